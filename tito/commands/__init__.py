@@ -1,0 +1,1 @@
+"""One file per command group; `tito.main` puts them together."""

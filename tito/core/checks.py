@@ -1,0 +1,156 @@
+"""The three checks every module must pass.
+
+1. solution: the instructor notebook scores full marks under `nbgrader autograde`;
+2. student:  the generated student notebook runs top to bottom (cells other than graded tests
+             fail only with NotImplementedError) and scores zero;
+3. tests:    the package file is what exporting the source produces, and tests/ for it pass.
+
+Checks 1 and 2 run in a throw-away nbgrader course directory, so the instructor's real
+gradebook is never touched.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tito.core import exporter
+from tito.core.notebook import SourceError, load_module_notebook, write_notebook
+from tito.core.registry import Module
+
+SOLUTION_STUDENT, STUDENT_STUDENT = "reference-solution", "blank-student"
+
+
+@dataclass
+class CheckResult:
+    module: Module
+    solution: str = "–"
+    student: str = "–"
+    tests: str = "–"
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def grading_env() -> dict[str, str]:
+    """Environment for graded kernels: demos behind the TINYTORCH_GRADING guard stay quiet."""
+    return {**os.environ, "TINYTORCH_GRADING": "1", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+
+
+def _nbgrader(root: Path, course: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run an nbgrader command from the repo root (so nbgrader_config.py applies) on `course`."""
+    cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course}", "--log-level=ERROR"]
+    return subprocess.run(cmd, cwd=root, env=grading_env(), capture_output=True, text=True)
+
+
+def _scores(course: Path, slug: str) -> dict[str, tuple[float, float]]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        return {
+            student: (sub.score, sub.max_score)
+            for student in (SOLUTION_STUDENT, STUDENT_STUDENT)
+            for sub in [gradebook.find_submission(slug, student)]
+        }
+
+
+def _unexpected_errors(notebook: Path) -> list[str]:
+    """Errors in cells that are not graded tests, other than NotImplementedError."""
+    found = []
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    for index, cell in enumerate(nb["cells"]):
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" and output.get("ename") != "NotImplementedError":
+                first_line = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+                found.append(f"cell {index + 1} ({first_line.strip().splitlines()[0][:50] if first_line.strip() else 'empty'}) "
+                             f"raised {output.get('ename')}: {output.get('evalue', '')[:120]}")
+    return found
+
+
+def grade_notebooks(module: Module, result: CheckResult) -> None:
+    """Checks 1 and 2 in a temporary nbgrader course."""
+    nb = load_module_notebook(module.source)
+    with tempfile.TemporaryDirectory(prefix=f"tito-check-{module.slug}-") as scratch:
+        course = Path(scratch)
+        source_nb = course / "source" / module.slug / module.notebook_name
+        write_notebook(nb, source_nb)
+        generated = _nbgrader(module.root, course, "generate_assignment", module.slug, "--force")
+        release_nb = course / "release" / module.slug / module.notebook_name
+        if generated.returncode or not release_nb.is_file():
+            result.problems.append(f"nbgrader generate_assignment failed: {_tail(generated)}")
+            return
+        for student, notebook in ((SOLUTION_STUDENT, source_nb), (STUDENT_STUDENT, release_nb)):
+            target = course / "submitted" / student / module.slug / module.notebook_name
+            target.parent.mkdir(parents=True)
+            target.write_bytes(notebook.read_bytes())
+        graded = _nbgrader(module.root, course, "autograde", module.slug)
+        if graded.returncode:
+            result.problems.append(f"nbgrader autograde failed: {_tail(graded)}")
+            return
+        scores = _scores(course, module.slug)
+        got, full = scores[SOLUTION_STUDENT]
+        result.solution = f"{got:g}/{full:g}"
+        if full <= 0:
+            result.problems.append("no graded cells: the module has nothing to score")
+        elif got != full:
+            result.problems.append(f"solution scored {got:g} of {full:g}")
+        got, full = scores[STUDENT_STUDENT]
+        result.student = f"{got:g}/{full:g}"
+        if got != 0:
+            result.problems.append(f"blank student notebook scored {got:g} (should be 0)")
+        autograded = course / "autograded" / STUDENT_STUDENT / module.slug / module.notebook_name
+        crashes = _unexpected_errors(autograded)
+        if crashes:
+            result.student += " ✗ crashes"
+            result.problems.extend(f"student notebook: {c}" for c in crashes)
+        solution_errors = _unexpected_errors(course / "autograded" / SOLUTION_STUDENT / module.slug / module.notebook_name)
+        result.problems.extend(f"solution notebook: {c}" for c in solution_errors)
+
+
+def run_tests(module: Module, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """pytest on the module's package tests."""
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(module.tests), *extra]
+    return subprocess.run(cmd, cwd=module.root, capture_output=True, text=True)
+
+
+def check_tests(module: Module, result: CheckResult) -> None:
+    """Check 3: the committed package is up to date with the source and passes its tests."""
+    rendered = exporter.render(module)
+    current = rendered.target.read_text(encoding="utf-8") if rendered.target.is_file() else None
+    if current != rendered.text:
+        result.tests = "stale"
+        result.problems.append(f"{rendered.target.relative_to(module.root)} is not what the source exports: "
+                               f"run `tito export {module.slug}`")
+        return
+    if not module.tests.is_file():
+        result.tests = "missing"
+        result.problems.append(f"no package tests at {module.tests.relative_to(module.root)}")
+        return
+    run = run_tests(module)
+    summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else "no output"
+    result.tests = summary.strip("= ")
+    if run.returncode:
+        result.problems.append(f"tests failed: {summary}")
+
+
+def check_module(module: Module) -> CheckResult:
+    result = CheckResult(module)
+    try:
+        grade_notebooks(module, result)
+        check_tests(module, result)
+    except SourceError as err:
+        result.problems.extend(str(p) for p in err.problems)
+    return result
+
+
+def _tail(run: subprocess.CompletedProcess, lines: int = 6) -> str:
+    text = (run.stderr or run.stdout or "").strip().splitlines()
+    return " | ".join(text[-lines:]) or f"exit status {run.returncode}"

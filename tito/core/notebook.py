@@ -47,6 +47,8 @@ class SourceError(Exception):
 def read_source(path: Path) -> nbformat.NotebookNode:
     """Read a percent `.py` source (or a student's `.ipynb`) as a clean, deterministic notebook."""
     path = Path(path)
+    if not path.is_file():
+        raise SourceError([Problem(path, 1, "no such file: the module's source is missing")])
     try:
         if path.suffix == ".ipynb":
             nb = nbformat.read(path, as_version=4)

@@ -1,0 +1,47 @@
+"""tito status: one table of the course's modules."""
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from tito.core import exporter, registry
+from tito.core.checks import run_tests
+from tito.core.console import console
+from tito.core.notebook import SourceError
+
+
+def status(
+    run_tests_: bool = typer.Option(True, "--tests/--no-tests", help="Run each module's tests (slower) or skip them."),
+) -> None:
+    """Show every module: its package file, whether it is up to date with the source, and its tests.
+
+    Example: tito status    (or: tito status --no-tests)
+    """
+    table = Table(title="TinyTorch modules")
+    for column in ("#", "module", "package file", "exported", "up to date", "tests"):
+        table.add_column(column)
+    for module in registry.all_modules():
+        target = module.package_file()
+        where = str(target.relative_to(module.root)) if target else "–"
+        exported = "[green]yes[/]" if target and target.is_file() else "[red]no[/]"
+        try:
+            rendered = exporter.render(module)
+            current = rendered.target.read_text(encoding="utf-8") if rendered.target.is_file() else None
+            fresh = "[green]yes[/]" if current == rendered.text else "[yellow]no: run tito export[/]"
+        except SourceError as err:
+            fresh = f"[red]source broken ({len(err.problems)} problem(s))[/]"
+        if not run_tests_:
+            tests = "–"
+        elif not module.tests.is_file():
+            tests = "[red]missing[/]"
+        else:
+            with console.status(f"testing {module.slug}…"):
+                run = run_tests(module)
+            summary = run.stdout.strip().splitlines()[-1].strip("= ") if run.stdout.strip() else "no output"
+            tests = f"[green]{summary}[/]" if run.returncode == 0 else f"[red]{summary}[/]"
+        table.add_row(f"{module.number:02d}", module.name, where, exported, fresh, tests)
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("status")(status)

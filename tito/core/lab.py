@@ -1,0 +1,225 @@
+"""JupyterLab for a TinyTorch workspace: the server configuration and a managed server process.
+
+`tito lab` and the browser test share this code, so the test exercises exactly what students and
+instructors run. The configuration is generated at launch into a temporary folder that is put on
+JUPYTER_CONFIG_PATH (it is never written into the workspace):
+
+- the server listens on 127.0.0.1 only, with a random token, rooted at the workspace;
+- the jupytext and nbgrader server extensions are switched on explicitly;
+- `Content-Security-Policy: frame-ancestors 'self'`, so JupyterLab may show nbgrader's formgrader
+  (same origin) in its iframe. A server whose policy is `frame-ancestors 'none'` (JupyterHub's
+  single-user default since 4.1) shows a blank formgrader tab;
+- in a student workspace the instructor-only parts of nbgrader (formgrader, create assignment,
+  course and assignment lists) are switched off; Validate stays.
+
+Kernels, terminals and `!tito ...` cells started by this server see TINYTORCH_ROOT and have the
+workspace first on PYTHONPATH, so `import tinytorch` is the workspace's own package.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tito.core.settings import TitoError
+
+HOST = "127.0.0.1"
+CSP = "frame-ancestors 'self'"
+NBGRADER_INSTRUCTOR_SERVER = (
+    "nbgrader.server_extensions.formgrader",
+    "nbgrader.server_extensions.assignment_list",
+    "nbgrader.server_extensions.course_list",
+)
+NBGRADER_INSTRUCTOR_PLUGINS = (
+    "@jupyter/nbgrader:formgrader",
+    "@jupyter/nbgrader:create-assignment",
+    "@jupyter/nbgrader:course-list",
+    "@jupyter/nbgrader:assignment-list",
+    "@jupyter/nbgrader:menu",
+)
+REQUIRED_LABEXTENSIONS = ("@jupyter/nbgrader", "jupyterlab-jupytext")
+
+
+def is_course_repo(root: Path) -> bool:
+    """The instructor repository has module sources (`NN_name/name_dev.py`); a student workspace
+    from `tito nbgrader release` has only the released notebooks."""
+    return any((root / "modules" / "source").glob("[0-9][0-9]_*/*_dev.py"))
+
+
+def free_port(host: str = HOST) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def server_config(root: Path, instructor: bool) -> dict:
+    """The jupyter_server configuration (JSON form) for one workspace."""
+    extensions = {
+        "jupyterlab": True,
+        "jupyterlab_jupytext": True,
+        "jupyter_server_terminals": True,
+        "nbgrader.server_extensions.validate_assignment": True,
+    }
+    extensions.update({name: instructor for name in NBGRADER_INSTRUCTOR_SERVER})
+    return {
+        "ServerApp": {
+            "ip": HOST,
+            "root_dir": str(root),
+            "open_browser": False,
+            "port_retries": 0,
+            "jpserver_extensions": extensions,
+            "tornado_settings": {"headers": {"Content-Security-Policy": CSP}},
+            "terminals_enabled": True,
+        },
+    }
+
+
+def page_config(instructor: bool) -> dict:
+    """JupyterLab front-end plugins to switch off (labconfig/page_config.json)."""
+    disabled = {} if instructor else {plugin: True for plugin in NBGRADER_INSTRUCTOR_PLUGINS}
+    return {"disabledExtensions": disabled}
+
+
+def missing_labextensions() -> list[str]:
+    """Front-end extensions that JupyterLab would not find (their Python package is missing)."""
+    from jupyter_core.paths import jupyter_path
+
+    found = [name for name in REQUIRED_LABEXTENSIONS
+             if any((Path(base) / name / "package.json").is_file() for base in jupyter_path("labextensions"))]
+    return [name for name in REQUIRED_LABEXTENSIONS if name not in found]
+
+
+@dataclass
+class LabServer:
+    """One JupyterLab server for one workspace. Use as a context manager, or start()/stop()."""
+
+    root: Path
+    port: int = 0
+    token: str = field(default_factory=lambda: secrets.token_hex(24))
+    instructor: bool | None = None
+    log_level: str = "WARN"
+    log_file: Path | None = None        # None: the server's log goes to this process's stderr
+    process: subprocess.Popen | None = None
+    _config_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root).resolve()
+        if self.instructor is None:
+            self.instructor = is_course_repo(self.root)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """What a person opens: the lab with the token (which logs the browser in)."""
+        return f"{self.base_url}/lab?token={self.token}"
+
+    def url_for(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}{'&' if '?' in path else '?'}token={self.token}"
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        config_path = [str(self._config_dir)] + [p for p in env.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep) if p]
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(config_path)
+        env["PYTHONPATH"] = os.pathsep.join([str(self.root)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+        env["TINYTORCH_ROOT"] = str(self.root)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        return env
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.port={self.port}",
+                f"--IdentityProvider.token={self.token}", f"--ServerApp.log_level={self.log_level}",
+                f"--ServerApp.root_dir={self.root}"]
+
+    def start(self, timeout: float = 90.0) -> "LabServer":
+        missing = missing_labextensions()
+        if missing:
+            raise TitoError(f"JupyterLab extensions not installed: {', '.join(missing)}. "
+                            'Reinstall the course tools: pip install -e ".[dev]"')
+        if not self.port:
+            self.port = free_port()
+        self._config_dir = Path(tempfile.mkdtemp(prefix="tito-lab-config-"))
+        (self._config_dir / "jupyter_server_config.json").write_text(
+            json.dumps(server_config(self.root, self.instructor), indent=2), encoding="utf-8")
+        (self._config_dir / "labconfig").mkdir()
+        (self._config_dir / "labconfig" / "page_config.json").write_text(
+            json.dumps(page_config(self.instructor), indent=2), encoding="utf-8")
+        log = open(self.log_file, "ab") if self.log_file else None
+        try:
+            # Its own session: a Ctrl-C in the terminal reaches tito only, and tito shuts the
+            # server down (SIGTERM), instead of Jupyter's interactive "Shutdown? (y/[n])" prompt.
+            self.process = subprocess.Popen(self.command(), cwd=self.root, env=self.environment(),
+                                            stdin=subprocess.DEVNULL, stdout=log or None,
+                                            stderr=subprocess.STDOUT if log else None, start_new_session=True)
+        finally:
+            if log:
+                log.close()
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        request = urllib.request.Request(f"{self.base_url}/api/status",
+                                         headers={"Authorization": f"token {self.token}"})
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                where = f" (log: {self.log_file})" if self.log_file else " (its log is above)"
+                raise TitoError(f"JupyterLab exited with code {self.process.returncode} before it "
+                                f"answered on port {self.port}{where}.")
+            try:
+                with urllib.request.urlopen(request, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+            time.sleep(0.25)
+        raise TitoError(f"JupyterLab did not answer on {self.base_url} within {timeout:.0f} s.")
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        """Shut the server down (SIGTERM: kernels and terminals are stopped first); kill it if it
+        does not exit in time. Returns its exit code."""
+        code = None
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.send_signal(signal.SIGTERM)   # the server stops its kernels itself
+                try:
+                    self.process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self._kill_group()
+                    self.process.wait(5)
+            else:
+                self._kill_group()                          # orphaned kernels, if any
+            code = self.process.returncode
+        if self._config_dir is not None:
+            shutil.rmtree(self._config_dir, ignore_errors=True)
+            self._config_dir = None
+        return code
+
+    def _kill_group(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)   # the server and the kernels it started
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def __enter__(self) -> "LabServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -140,9 +140,12 @@ class LabServer:
         return env
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.port={self.port}",
-                f"--IdentityProvider.token={self.token}", f"--ServerApp.log_level={self.log_level}",
-                f"--ServerApp.root_dir={self.root}"]
+        command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.port={self.port}",
+                   f"--IdentityProvider.token={self.token}", f"--log-level={self.log_level}",
+                   f"--ServerApp.root_dir={self.root}"]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            command.append("--allow-root")   # containers and CI run as root; Jupyter refuses by default
+        return command
 
     def start(self, timeout: float = 90.0) -> "LabServer":
         missing = missing_labextensions()

@@ -1,0 +1,697 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Module 01 — Tensor: the data structure under everything
+#
+# Every number a neural network touches — an input image, a weight matrix, a prediction, a
+# gradient — lives in a **tensor**: an n-dimensional array of numbers with a shape and a dtype.
+# In this module you build TinyTorch's `Tensor` on top of NumPy.
+#
+# **Goals of this module**
+# - Describe data by its **shape** (how many numbers along each axis) and **dtype** (what kind of
+#   number).
+# - Implement `Tensor` creation with sensible dtype defaults.
+# - Implement elementwise arithmetic with broadcasting, matrix multiplication, reshaping and
+#   transposing, and reductions (`sum`, `mean`) along an axis.
+# - See why `Tensor` lets unknown types take over (`NotImplemented`), so module 07 can add
+#   automatic differentiation without touching this code.
+
+# %%
+#| default_exp core.tensor
+
+# %%
+#| export
+import numbers
+
+import numpy as np
+
+# %% [markdown]
+# ## 1. What is a tensor?
+#
+# A tensor is a grid of numbers. Its **rank** (`ndim`) is the number of axes, its **shape** lists
+# the length of each axis, and its **size** is how many numbers it holds in total:
+#
+# | rank | name | example | shape |
+# |---|---|---|---|
+# | 0 | scalar | a loss value `0.25` | `()` |
+# | 1 | vector | one pixel row, a bias | `(3,)` |
+# | 2 | matrix | a weight matrix, a batch of feature vectors | `(2, 3)` |
+# | 3+ | batch | 32 grey images of 28×28 pixels | `(32, 28, 28)` |
+#
+# The **dtype** says how each number is stored. Deep learning mostly uses `float32`: half the
+# memory of NumPy's default `float64`, and plenty of precision for training.
+#
+# NumPy already stores such grids efficiently. Our `Tensor` wraps a NumPy array and adds the
+# rules a framework needs. A worked example with plain NumPy first:
+
+# %%
+batch = np.zeros((32, 28, 28), dtype=np.float32)
+print("scalar:", np.array(0.25).shape, " vector:", np.array([1, 2, 3]).shape,
+      " matrix:", np.ones((2, 3)).shape)
+print("batch of images:", batch.shape, "ndim", batch.ndim, "size", batch.size, batch.dtype)
+print("NumPy's default for Python floats:", np.array([1.0, 2.0]).dtype)
+
+# %% [markdown]
+# ## 2. Creating tensors: the dtype rules
+#
+# `Tensor(data, dtype=None)` accepts a Python number, a (nested) list, a NumPy array or another
+# `Tensor`, and keeps its numbers in a NumPy array, `self._data`. When you don't pass a `dtype`:
+#
+# - floating-point data becomes **`float32`** (NumPy would pick `float64`);
+# - Python integers become NumPy's default integer, **`int64`**; booleans stay **`bool`**;
+# - a `Tensor` keeps its own dtype (it was already decided when that tensor was made).
+#
+# An explicit `dtype` (`np.float64`, `"int32"`, …) always wins. Data that is not numeric (a dict,
+# strings) raises `TypeError`; ragged lists like `[[1, 2], [3]]` raise `ValueError`. The helper
+# `_to_numpy` below (given) does the conversion and the error messages; your `__init__` applies
+# the dtype rules.
+#
+# Each tensor also exposes read-only **properties** — `data`, `shape`, `size`, `dtype`, `ndim` —
+# so `t.shape` reads like NumPy but nobody can assign `t.shape = ...` by accident.
+#
+# ## 3. Arithmetic and broadcasting
+#
+# `a + b`, `a - b`, `a * b`, `a / b` work elementwise. When shapes differ, NumPy's
+# **broadcasting** lines them up from the right; an axis of length 1 (or a missing axis) is
+# stretched to match. A `(2, 3)` matrix plus a `(3,)` bias adds the bias to every row:
+#
+# ```
+# (2, 3) + (3,)  ->  (2, 3)        (4, 1) * (3,)  ->  (4, 3)        (2, 3) + (2,)  ->  error
+# ```
+#
+# Python calls `a.__add__(b)` for `a + b`, and `b.__radd__(a)` when `a` doesn't know how (as in
+# `2 + t`). You write `add` and `multiply`; the operators `+ * - /` (given) call them.
+
+# %%
+bias = np.array([10.0, 20.0, 30.0])
+print(np.ones((2, 3)) + bias)                     # bias added to each row
+print((np.arange(4.0).reshape(4, 1) * bias).shape)  # (4, 1) * (3,) -> (4, 3)
+
+# %% [markdown]
+# ## 4. Matrix multiplication
+#
+# `a @ b` multiplies matrices: entry `(i, j)` of the result is the dot product of row `i` of `a`
+# with column `j` of `b`. The inner dimensions must agree: `(m, k) @ (k, n) -> (m, n)`. A dense
+# layer is exactly this: `(batch, features_in) @ (features_in, features_out)`. With more than two
+# axes, the last two are the matrices and the leading axes are a batch.
+#
+# When the inner dimensions don't agree, NumPy's message is cryptic. Your `matmul` raises a
+# `ValueError` that names both shapes.
+
+# %%
+x = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])   # (3, 2)
+w = np.array([[1.0, 0.0, -1.0], [0.0, 1.0, 1.0]])    # (2, 3)
+print((x @ w).shape, "\n", x @ w)
+print("row 0, column 2:", x[0] @ w[:, 2])
+
+# %% [markdown]
+# ## 5. Reshape and transpose
+#
+# `reshape` reads the numbers in order and lays them out in a new shape with the same size;
+# one dimension may be `-1`, meaning "whatever fits". `transpose` reorders the axes; with no
+# arguments it reverses them, so for a matrix it swaps rows and columns. `t.T` is shorthand for
+# `t.transpose()`. Both accept the shape or axes as separate numbers or as one tuple:
+# `t.reshape(2, 3)` and `t.reshape((2, 3))` mean the same.
+
+# %%
+m = np.arange(6).reshape(2, 3)
+print(m, "\n->", m.reshape(3, -1).tolist(), "\n.T ->", m.T.tolist())
+print("axes reordered:", np.zeros((2, 3, 4)).transpose(2, 0, 1).shape)
+
+# %% [markdown]
+# ## 6. Reductions: sum and mean along an axis
+#
+# A reduction collapses an axis. `axis=None` reduces everything to a scalar; `axis=0` collapses
+# the rows (one result per column); `axis=-1` collapses the last axis. `keepdims=True` keeps the
+# reduced axis with length 1, so the result still broadcasts against the input — handy for
+# "subtract each row's mean".
+
+# %%
+scores = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+print(scores.sum(), scores.sum(axis=0), scores.mean(axis=1))
+print(scores - scores.mean(axis=1, keepdims=True))
+
+# %% [markdown]
+# ## 7. The Tensor class
+#
+# Below is the whole class. The given parts are plumbing you can read but don't have to write:
+#
+# - `_to_numpy` turns accepted data into an array, with clear errors for everything else.
+# - `_operand` reads the other operand of an operation: a `Tensor` gives its `_data`, a number
+#   stays a number, a list or array is converted like `Tensor(...)` would. For any other type it
+#   returns `NotImplemented` — Python then asks the other object (its `__radd__`, …). That is what
+#   lets module 07's `Variable` (a subclass of `Tensor`) take over `tensor + variable`.
+# - `_result` wraps a NumPy result as a `Tensor`. It keeps NumPy's dtype except one case: a
+#   `float64` result becomes `float32` unless an input tensor was already `float64`
+#   (so `int_tensor / 2` is `float32`, but a `float64` tensor stays `float64`).
+# - `__array_ufunc__` makes NumPy functions such as `np.exp(t)` or `np.maximum(t, 0)` return a
+#   `Tensor`; `__array__` makes `np.asarray(t)` return the array.
+#
+# Inside the class, read operands through `self._data` and `_operand(other)`, never through
+# `.data` (a subclass may redefine `data`).
+#
+# Fill in the parts marked `TODO` (each replaces a `raise NotImplementedError()`). Then run the tests
+# after the class, one per step.
+
+# %% nbgrader={"grade": false, "grade_id": "tensor-class", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+_ACCEPTED = "a number, a bool, a (nested) list or tuple of numbers, a NumPy array, or a Tensor"
+
+
+def _to_numpy(data, dtype=None):
+    """Convert accepted tensor data into a new NumPy array; reject anything else clearly."""
+    if isinstance(data, Tensor):
+        return np.array(data._data, dtype=dtype)
+    if not isinstance(data, (numbers.Number, np.bool_, np.generic, list, tuple, np.ndarray)):
+        raise TypeError(f"Tensor data must be {_ACCEPTED}; got {type(data).__name__}")
+    try:
+        array = np.array(data, dtype=dtype)
+    except ValueError as err:
+        raise ValueError(f"Tensor data must be rectangular and numeric ({_ACCEPTED}); "
+                         f"got {_short(data)}: {err}") from None
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"Tensor data must be {_ACCEPTED}; got {_short(data)} "
+                        f"(NumPy made dtype {array.dtype}, which is not numeric)")
+    return array
+
+
+def _short(data):
+    text = repr(data)
+    return f"{type(data).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def _operand(other):
+    """The array (or plain number) behind an operand, or NotImplemented for an unknown type."""
+    if isinstance(other, Tensor):
+        return other._data
+    if isinstance(other, (bool, int, float, complex)):
+        return other
+    if isinstance(other, np.generic):   # NumPy scalar: use the Python number (weakly typed)
+        return other.item() if other.dtype.kind in "biufc" else NotImplemented
+    if isinstance(other, (list, tuple, np.ndarray)):
+        return Tensor(other)._data
+    return NotImplemented
+
+
+def _result(array, *inputs):
+    """Wrap a NumPy result as a plain Tensor: float64 becomes float32 unless an input was float64."""
+    array = np.asarray(array)
+    if array.dtype == np.float64 and not any(
+            isinstance(x, Tensor) and x._data.dtype == np.float64 for x in inputs):
+        array = array.astype(np.float32)
+    out = Tensor.__new__(Tensor)
+    out._data = array
+    return out
+
+
+class Tensor:
+    """An n-dimensional array of numbers with a shape and a dtype, backed by NumPy."""
+
+    def __init__(self, data, dtype=None):
+        """Store `data` as a NumPy array in `self._data`, applying the dtype rules."""
+        # TODO: 1. array = _to_numpy(data, dtype)   (copies the data, checks it is numeric)
+        #       2. if no dtype was given and `data` is not a Tensor, a float64 array becomes
+        #          float32 (array.astype(np.float32)); integers and bools stay as they are
+        #       3. store the array in self._data
+        ### BEGIN SOLUTION
+        array = _to_numpy(data, dtype)
+        if dtype is None and not isinstance(data, Tensor) and array.dtype == np.float64:
+            array = array.astype(np.float32)
+        self._data = array
+        ### END SOLUTION
+
+    # ---- read-only properties (given) ------------------------------------------------------
+    @property
+    def data(self):
+        """The underlying NumPy array."""
+        return self._data
+
+    @property
+    def shape(self):
+        """Length of each axis, as a tuple."""
+        return self._data.shape
+
+    @property
+    def size(self):
+        """Total number of elements."""
+        return int(self._data.size)
+
+    @property
+    def dtype(self):
+        """NumPy dtype of the elements."""
+        return self._data.dtype
+
+    @property
+    def ndim(self):
+        """Number of axes."""
+        return self._data.ndim
+
+    # ---- elementwise arithmetic -------------------------------------------------------------
+    def add(self, other):
+        """Elementwise self + other, with broadcasting; other: Tensor, number, list or array."""
+        b = _operand(other)
+        if b is NotImplemented:
+            raise TypeError(f"cannot add a Tensor and a {type(other).__name__}")
+        # TODO: add the arrays (NumPy broadcasts) and wrap the result: _result(array, self, other)
+        ### BEGIN SOLUTION
+        return _result(self._data + b, self, other)
+        ### END SOLUTION
+
+    def multiply(self, other):
+        """Elementwise self * other, with broadcasting; other: Tensor, number, list or array."""
+        b = _operand(other)
+        if b is NotImplemented:
+            raise TypeError(f"cannot multiply a Tensor and a {type(other).__name__}")
+        # TODO: multiply the arrays and wrap the result, as in `add`
+        ### BEGIN SOLUTION
+        return _result(self._data * b, self, other)
+        ### END SOLUTION
+
+    def subtract(self, other):
+        """Elementwise self - other, with broadcasting."""
+        b = _operand(other)
+        if b is NotImplemented:
+            raise TypeError(f"cannot subtract a {type(other).__name__} from a Tensor")
+        return _result(self._data - b, self, other)
+
+    def divide(self, other):
+        """Elementwise self / other (true division), with broadcasting."""
+        b = _operand(other)
+        if b is NotImplemented:
+            raise TypeError(f"cannot divide a Tensor by a {type(other).__name__}")
+        return _result(self._data / b, self, other)
+
+    # Operators (given). Each returns NotImplemented for an unknown operand type, so Python can
+    # ask the other operand instead.
+    def __add__(self, other):
+        return NotImplemented if _operand(other) is NotImplemented else self.add(other)
+
+    def __radd__(self, other):
+        return NotImplemented if _operand(other) is NotImplemented else self.add(other)
+
+    def __mul__(self, other):
+        return NotImplemented if _operand(other) is NotImplemented else self.multiply(other)
+
+    def __rmul__(self, other):
+        return NotImplemented if _operand(other) is NotImplemented else self.multiply(other)
+
+    def __sub__(self, other):
+        return NotImplemented if _operand(other) is NotImplemented else self.subtract(other)
+
+    def __rsub__(self, other):
+        b = _operand(other)
+        return NotImplemented if b is NotImplemented else _result(b - self._data, self, other)
+
+    def __truediv__(self, other):
+        return NotImplemented if _operand(other) is NotImplemented else self.divide(other)
+
+    def __rtruediv__(self, other):
+        b = _operand(other)
+        return NotImplemented if b is NotImplemented else _result(b / self._data, self, other)
+
+    def __neg__(self):
+        return _result(-self._data, self)
+
+    def __pow__(self, exponent):
+        b = _operand(exponent)
+        return NotImplemented if b is NotImplemented else _result(self._data ** b, self, exponent)
+
+    # ---- matrix multiplication ----------------------------------------------------------------
+    def matmul(self, other):
+        """Matrix product self @ other: (..., m, k) @ (..., k, n) -> (..., m, n)."""
+        b = _operand(other)
+        if b is NotImplemented:
+            raise TypeError(f"cannot matmul a Tensor and a {type(other).__name__}")
+        a, b = self._data, np.asarray(b)
+        # TODO: return _result(np.matmul(a, b), self, other). If NumPy raises ValueError (the
+        #       inner dimensions differ, or an operand is a scalar), raise a ValueError whose
+        #       message names both shapes, a.shape and b.shape.
+        ### BEGIN SOLUTION
+        try:
+            product = np.matmul(a, b)
+        except ValueError:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned; "
+                             "(m, k) @ (k, n) needs the same k, and neither operand may be a "
+                             "scalar") from None
+        return _result(product, self, other)
+        ### END SOLUTION
+
+    def __matmul__(self, other):
+        return NotImplemented if _operand(other) is NotImplemented else self.matmul(other)
+
+    def __rmatmul__(self, other):
+        b = _operand(other)
+        return NotImplemented if b is NotImplemented else _result(b).matmul(self)
+
+    # ---- shape manipulation ---------------------------------------------------------------------
+    def reshape(self, *shape):
+        """Same elements in a new shape: t.reshape(2, 3) or t.reshape((2, 3)); one -1 allowed."""
+        # TODO: if `shape` is a single tuple or list, unpack it; then wrap
+        #       self._data.reshape(shape) with _result(..., self)
+        ### BEGIN SOLUTION
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _result(self._data.reshape(shape), self)
+        ### END SOLUTION
+
+    def transpose(self, *axes):
+        """Reorder the axes; with no arguments reverse them: t.transpose(), t.transpose(1, 0)."""
+        # TODO: as in reshape, accept one tuple or separate numbers; no axes means reversed
+        #       (NumPy's default when you pass None)
+        ### BEGIN SOLUTION
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return _result(self._data.transpose(axes or None), self)
+        ### END SOLUTION
+
+    @property
+    def T(self):
+        """The tensor with its axes reversed (rows and columns swapped for a matrix)."""
+        return self.transpose()
+
+    # ---- reductions --------------------------------------------------------------------------
+    def sum(self, axis=None, keepdims=False):
+        """Sum over `axis` (None: all elements); keepdims keeps reduced axes with length 1."""
+        axis = tuple(axis) if isinstance(axis, list) else axis
+        # TODO: wrap self._data.sum(axis=axis, keepdims=keepdims) with _result(..., self)
+        ### BEGIN SOLUTION
+        return _result(self._data.sum(axis=axis, keepdims=keepdims), self)
+        ### END SOLUTION
+
+    def mean(self, axis=None, keepdims=False):
+        """Arithmetic mean over `axis` (None: all elements)."""
+        axis = tuple(axis) if isinstance(axis, list) else axis
+        # TODO: like sum, with self._data.mean
+        ### BEGIN SOLUTION
+        return _result(self._data.mean(axis=axis, keepdims=keepdims), self)
+        ### END SOLUTION
+
+    def max(self, axis=None, keepdims=False):
+        """Largest element over `axis` (None: all elements)."""
+        axis = tuple(axis) if isinstance(axis, list) else axis
+        return _result(self._data.max(axis=axis, keepdims=keepdims), self)
+
+    # ---- comparisons (given): elementwise, returning bool tensors -------------------------------
+    def _compare(self, other, op):
+        b = _operand(other)
+        return NotImplemented if b is NotImplemented else _result(op(self._data, b))
+
+    def __eq__(self, other):
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other):
+        return self._compare(other, np.not_equal)
+
+    def __lt__(self, other):
+        return self._compare(other, np.less)
+
+    def __le__(self, other):
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other):
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other):
+        return self._compare(other, np.greater_equal)
+
+    __hash__ = object.__hash__   # defining __eq__ would otherwise make Tensors unhashable
+
+    # ---- indexing and conversion (given) --------------------------------------------------------
+    def __getitem__(self, key):
+        if isinstance(key, tuple):
+            key = tuple(k._data if isinstance(k, Tensor) else k for k in key)
+        elif isinstance(key, Tensor):
+            key = key._data
+        return _result(self._data[key], self)
+
+    def __len__(self):
+        return len(self._data)
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d Tensor")
+        return (self[i] for i in range(len(self._data)))
+
+    def __bool__(self):
+        return bool(self._data)
+
+    def item(self):
+        """The single element as a Python number (the tensor must have size 1)."""
+        return self._data.item()
+
+    def numpy(self):
+        """A copy of the data as a NumPy array."""
+        return self._data.copy()
+
+    def __array__(self, dtype=None, copy=None):
+        if copy is False and dtype is not None and np.dtype(dtype) != self._data.dtype:
+            raise ValueError("a copy is needed to change the dtype, but copy=False was given")
+        array = self._data if dtype is None else self._data.astype(dtype, copy=False)
+        return array.copy() if copy else array
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """NumPy ufuncs on Tensors (np.exp(t), np.maximum(t, 0)) compute on the arrays, return Tensors."""
+        arrays = [_operand(x) for x in inputs]
+        if any(a is NotImplemented for a in arrays):
+            return NotImplemented
+        out = kwargs.get("out")
+        if out is not None:
+            out_arrays = tuple(o._data if isinstance(o, Tensor) else o for o in out)
+            if not all(isinstance(o, np.ndarray) for o in out_arrays):
+                return NotImplemented
+            kwargs["out"] = out_arrays
+        if isinstance(kwargs.get("where"), Tensor):
+            kwargs["where"] = kwargs["where"]._data
+        result = getattr(ufunc, method)(*arrays, **kwargs)
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+        if method == "at":
+            return None
+        if isinstance(result, tuple):
+            return tuple(_result(r, *inputs) for r in result)
+        return _result(result, *inputs)
+
+    def __repr__(self):
+        body = np.array2string(self._data, prefix="Tensor(", separator=" ")
+        return f"Tensor({body}, shape={self.shape}, dtype={self.dtype})"
+
+
+# %% [markdown]
+# ## 8. Check your work, step by step
+#
+# ### Step 1 — creating tensors
+#
+# Run this after writing `__init__`. Watch the dtypes: the float list becomes `float32`, the
+# integers `int64`, and the explicit `dtype` wins.
+
+# %%
+print(repr(Tensor([1.0, 2.0, 3.0])))
+print(repr(Tensor([[1, 2], [3, 4]])), "| size", Tensor([[1, 2], [3, 4]]).size)
+print(repr(Tensor(5)), repr(Tensor(True)), repr(Tensor([1, 2], dtype="float64")))
+
+# %% nbgrader={"grade": true, "grade_id": "test-tensor-init", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+t = Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+assert isinstance(t.data, np.ndarray), "t.data should be the NumPy array"
+assert t.shape == (2, 3) and t.size == 6 and t.ndim == 2, f"got shape {t.shape}, size {t.size}"
+assert t.dtype == np.float32, f"float data should default to float32, got {t.dtype}"
+assert Tensor(3.5).shape == () and Tensor(3.5).dtype == np.float32, "a Python float is a float32 scalar"
+assert Tensor([1, 2, 3]).dtype == np.int64, "Python ints should become int64"
+assert Tensor([True, False]).dtype == np.bool_, "bools should stay bool"
+assert Tensor([1, 2], dtype=np.float64).dtype == np.float64, "an explicit dtype wins"
+assert Tensor(np.zeros(3)).dtype == np.float32, "a float64 array becomes float32 by default"
+print("✅ Tensor creation works")
+### BEGIN HIDDEN TESTS
+assert Tensor([1.5], dtype="float16").dtype == np.float16
+copy = Tensor(t)
+assert copy.dtype == np.float32 and copy.shape == (2, 3) and copy.data is not t.data
+wide = Tensor(np.ones(2), dtype=np.float64)
+assert Tensor(wide).dtype == np.float64, "a Tensor keeps its dtype"
+source = np.array([1.0, 2.0], dtype=np.float32)
+assert Tensor(source).data is not source, "Tensor should copy its data"
+for bad in ({"a": 1}, "text", None):
+    try:
+        Tensor(bad)
+    except TypeError:
+        pass
+    else:
+        raise AssertionError(f"Tensor({bad!r}) should raise TypeError")
+try:
+    Tensor([[1, 2], [3]])
+except ValueError:
+    pass
+else:
+    raise AssertionError("a ragged list should raise ValueError")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Step 2 — arithmetic
+#
+# With `add` and `multiply` written, all four operators work from either side, with numbers and
+# with broadcasting:
+
+# %%
+a = Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+print(a + Tensor([10.0, 20.0, 30.0]))   # bias added to each row
+print(2 * a - 1)                        # number on the left, then on the right
+print(1 / Tensor([1.0, 2.0, 4.0]), -a.add(a).multiply(0.5))
+
+# %% nbgrader={"grade": true, "grade_id": "test-tensor-arithmetic", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+a = Tensor([[1.0, 2.0], [3.0, 4.0]])
+b = Tensor([10.0, 20.0])
+assert isinstance(a.add(b), Tensor), "add should return a Tensor"
+assert np.allclose(a.add(b).data, [[11, 22], [13, 24]]), "add should broadcast (2, 2) + (2,)"
+assert np.allclose(a.multiply(b).data, [[10, 40], [30, 80]])
+assert np.allclose((a + 1).data, [[2, 3], [4, 5]]) and np.allclose((1 + a).data, (a + 1).data)
+assert np.allclose((3 * a).data, (a * 3).data) and np.allclose((3 * a).data, [[3, 6], [9, 12]])
+assert np.allclose((a - b).data, [[-9, -18], [-7, -16]]) and np.allclose((10 - a).data, [[9, 8], [7, 6]])
+assert np.allclose((a / 2).data, [[0.5, 1], [1.5, 2]]) and (a * 2).dtype == np.float32
+print("✅ arithmetic works")
+### BEGIN HIDDEN TESTS
+x = np.random.default_rng(0).normal(size=(3, 1, 4)).astype(np.float32)
+y = np.random.default_rng(1).normal(size=(5, 1)).astype(np.float32)
+assert np.allclose((Tensor(x) + Tensor(y)).data, x + y) and (Tensor(x) * Tensor(y)).shape == (3, 5, 4)
+assert np.allclose((Tensor(x) * Tensor(y)).data, x * y)
+assert np.allclose(Tensor([1.0, 2.0]).add([3.0, 4.0]).data, [4, 6])
+assert (Tensor([1, 2]) + Tensor([3, 4])).dtype == np.int64
+assert (Tensor([1, 2]) * Tensor([3.0, 4.0])).dtype == np.float32
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Step 3 — matrix multiplication
+
+# %%
+x = Tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+w = Tensor([[1.0, 0.0, -1.0], [0.0, 1.0, 1.0]])
+print(x @ w)
+try:
+    x @ x
+except ValueError as err:
+    print("ValueError:", err)
+
+# %% nbgrader={"grade": true, "grade_id": "test-tensor-matmul", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+x = Tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+w = Tensor([[1.0, 0.0, -1.0], [0.0, 1.0, 1.0]])
+product = x @ w
+assert isinstance(product, Tensor) and product.shape == (3, 3), f"(3, 2) @ (2, 3) gave {product.shape}"
+assert np.allclose(product.data, x.data @ w.data)
+assert np.allclose(x.matmul(w).data, product.data)
+try:
+    x @ x
+except ValueError as err:
+    assert "(3, 2)" in str(err), f"the error should name the shapes, got: {err}"
+else:
+    raise AssertionError("(3, 2) @ (3, 2) should raise ValueError")
+print("✅ matmul works")
+### BEGIN HIDDEN TESTS
+batch = np.random.default_rng(2).normal(size=(4, 3, 2)).astype(np.float32)
+assert np.allclose((Tensor(batch) @ w).data, batch @ w.data, atol=1e-6)
+assert np.allclose((Tensor([1.0, 2.0]) @ w).data, [1.0, 2.0, 1.0])
+try:
+    Tensor([1.0, 2.0, 3.0]) @ Tensor([[1.0, 2.0]])
+except ValueError as err:
+    assert "(3,)" in str(err) and "(1, 2)" in str(err), str(err)
+else:
+    raise AssertionError("(3,) @ (1, 2) should raise ValueError")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Step 4 — reshape and transpose
+
+# %%
+m = Tensor([[1, 2, 3], [4, 5, 6]])
+print(m.reshape(3, 2), m.reshape((6,)).shape, m.reshape(-1, 1).shape)
+print(m.T, Tensor(np.zeros((2, 3, 4))).transpose(2, 0, 1).shape)
+
+# %% nbgrader={"grade": true, "grade_id": "test-tensor-shape", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+m = Tensor([[1, 2, 3], [4, 5, 6]])
+assert isinstance(m.reshape(3, 2), Tensor), "reshape should return a Tensor"
+assert m.reshape(3, 2).data.tolist() == [[1, 2], [3, 4], [5, 6]]
+assert m.reshape((6,)).shape == (6,) and m.reshape(-1, 3).shape == (2, 3)
+assert m.T.shape == (3, 2) and m.T.data.tolist() == [[1, 4], [2, 5], [3, 6]]
+assert Tensor(np.zeros((2, 3, 4))).transpose(2, 0, 1).shape == (4, 2, 3)
+print("✅ reshape and transpose work")
+### BEGIN HIDDEN TESTS
+cube = np.arange(24).reshape(2, 3, 4)
+assert np.array_equal(Tensor(cube).transpose((1, 2, 0)).data, cube.transpose(1, 2, 0))
+assert np.array_equal(Tensor(cube).T.data, cube.T) and np.array_equal(Tensor(cube).transpose().data, cube.T)
+assert np.array_equal(Tensor(cube).reshape([4, -1]).data, cube.reshape(4, 6))
+try:
+    m.reshape(4, 2)
+except ValueError:
+    pass
+else:
+    raise AssertionError("reshaping 6 elements to (4, 2) should raise ValueError")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Step 5 — sum and mean
+
+# %%
+scores = Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+print(scores.sum(), scores.sum(axis=0), scores.mean(axis=1, keepdims=True))
+print("largest:", scores.max().item(), "| row maxima:", scores.max(axis=1))
+
+# %% nbgrader={"grade": true, "grade_id": "test-tensor-reductions", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+s = Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+assert isinstance(s.sum(), Tensor) and s.sum().shape == () and s.sum().item() == 21.0
+assert np.allclose(s.sum(axis=0).data, [5, 7, 9]) and np.allclose(s.sum(axis=1).data, [6, 15])
+assert s.mean().item() == 3.5 and np.allclose(s.mean(axis=0).data, [2.5, 3.5, 4.5])
+assert s.sum(axis=1, keepdims=True).shape == (2, 1) and s.mean(axis=0, keepdims=True).shape == (1, 3)
+print("✅ sum and mean work")
+### BEGIN HIDDEN TESTS
+cube = np.random.default_rng(3).normal(size=(2, 3, 4)).astype(np.float32)
+for axis in (None, 0, 1, -1, (0, 2)):
+    for keep in (False, True):
+        assert np.allclose(Tensor(cube).sum(axis=axis, keepdims=keep).data, cube.sum(axis=axis, keepdims=keep), atol=1e-5)
+        assert np.allclose(Tensor(cube).mean(axis=axis, keepdims=keep).data, cube.mean(axis=axis, keepdims=keep), atol=1e-6)
+assert Tensor([1, 2]).mean().dtype == np.float32 and Tensor(cube).sum().dtype == np.float32
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 9. The plumbing at work
+#
+# The given code makes `Tensor` behave like a NumPy citizen. NumPy functions return Tensors,
+# comparisons give `bool` tensors, and indexing gives Tensors — so the activation functions of the
+# next module can be written once, with operators and `np.` functions only.
+
+# %%
+z = Tensor([-2.0, 0.0, 3.0])
+print(np.maximum(z, 0), np.exp(z), np.tanh(z))
+print(z > 0, z[1:], z[z > 0], np.asarray(z).dtype)
+
+# %% [markdown]
+# Finally, why `NotImplemented` matters. An operator that meets a type it doesn't know returns
+# `NotImplemented`, and Python asks the other operand. A subclass's reflected operator is even
+# tried *first*. Here a tiny subclass takes over `tensor + tagged`, and NumPy hands `np.exp` to
+# its `__array_ufunc__`. Module 07's `Variable` uses exactly this to record a computation graph.
+
+# %%
+class Tagged(Tensor):
+    def __radd__(self, other):
+        return "Tagged.__radd__ ran"
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return f"Tagged handled np.{ufunc.__name__}"
+
+
+tagged = Tagged([1.0, 2.0])
+print(Tensor([1.0, 2.0]) + tagged, "|", np.exp(tagged))
+
+# %% [markdown]
+# ## What you built
+#
+# A `Tensor` that stores a NumPy array with a deliberate dtype, does elementwise arithmetic with
+# broadcasting from either side, multiplies matrices with a helpful error, reshapes and transposes,
+# and reduces along axes. Export it with `tito export 01`; later modules import it:
+#
+# ```python
+# from tinytorch.core.tensor import Tensor
+# ```
+#
+# Next, module 02 builds activation functions on top of it.

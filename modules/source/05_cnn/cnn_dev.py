@@ -1,0 +1,494 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Module 05 — CNN: convolution, from a loop to a layer
+#
+# A `Dense` layer connects every input to every output, so it has no idea that neighbouring pixels
+# belong together. A **convolution** slides one small set of weights (a *kernel*) over the image and
+# asks the same question everywhere: "does this patch look like my pattern?"
+#
+# **Goals of this module**
+# - Write a 2-D convolution with explicit loops, so you know exactly what it computes.
+# - Rewrite it without a loop over pixels: a sum over kernel offsets of shifted slices, each
+#   multiplied by a matrix. Connect that to *im2col*, the trick real frameworks use.
+# - Wrap it in layers: `Conv2D` (one channel, one kernel) and `MultiChannelConv2D` (a batch of
+#   images with several channels in and out), built only from operations that module 07 will be
+#   able to differentiate.
+# - Flatten feature maps so a `Dense` layer can read them.
+
+# %%
+#| default_exp core.cnn
+
+# %%
+#| export
+import numpy as np
+
+from tinytorch.core.layers import make_parameter
+from tinytorch.core.tensor import Tensor
+
+# %%
+import os
+
+SHOW = __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING")  # demos only when you run it
+
+
+def as_array(t):
+    """The NumPy array inside a Tensor (or inside a Variable, whose data is a Tensor)."""
+    while not isinstance(t, np.ndarray):
+        t = t.data
+    return t
+
+# %% [markdown]
+# ## Step 1 — Convolution by hand
+#
+# Take an image `X` of shape `(H, W)` and a kernel `K` of shape `(kH, kW)`. Put the kernel's top-left
+# corner on pixel `(r, c)`, multiply the overlapping numbers and add them up:
+#
+# $$Y[r, c] = \sum_{i=0}^{kH-1} \sum_{j=0}^{kW-1} X[r+i,\ c+j]\; K[i, j]$$
+#
+# The kernel must fit entirely inside the image ("valid" convolution), so `r` runs over
+# `H - kH + 1` positions and `c` over `W - kW + 1`. Strictly this is *cross-correlation* (a
+# mathematician's convolution flips the kernel first); deep-learning libraries all compute this
+# version and call it convolution, and so do we.
+#
+# A worked example with a 3×3 image and a 2×2 kernel:
+#
+# ```
+# X = 1 2 3      K = 1 0      Y[0,0] = 1·1 + 2·0 + 4·0 + 5·1 = 6
+#     4 5 6          0 1      Y[0,1] = 2 + 6 = 8,  Y[1,0] = 4 + 8 = 12,  Y[1,1] = 5 + 9 = 14
+#     7 8 9
+# ```
+#
+# The helper below checks shapes, so every function in this module reports a bad input the same way.
+
+# %%
+#| export
+def _check_conv_shapes(name, x_shape, k_shape, ndim):
+    """Raise ValueError unless x and kernel have `ndim` axes and the kernel fits inside x."""
+    if len(x_shape) != ndim or len(k_shape) != ndim:
+        layout = "(H, W) input and (kH, kW) kernel" if ndim == 2 else "(N, C, H, W) input and (out, C, kH, kW) weight"
+        raise ValueError(f"{name}: expected a {layout}, got input shape {tuple(x_shape)} "
+                         f"and kernel shape {tuple(k_shape)}")
+    if ndim == 4 and x_shape[1] != k_shape[1]:
+        raise ValueError(f"{name}: expected input with {k_shape[1]} channels (weight shape {tuple(k_shape)}), "
+                         f"got {x_shape[1]} channels (input shape {tuple(x_shape)})")
+    if x_shape[-2] < k_shape[-2] or x_shape[-1] < k_shape[-1]:
+        raise ValueError(f"{name}: expected an input at least as large as the kernel "
+                         f"{tuple(k_shape[-2:])}, got input of spatial size {tuple(x_shape[-2:])}")
+
+
+# %% nbgrader={"grade": false, "grade_id": "conv2d-naive", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+def conv2d_naive(input, kernel):
+    """Valid 2-D cross-correlation with loops: (H, W) x (kH, kW) -> (H-kH+1, W-kW+1)."""
+    input, kernel = np.asarray(input), np.asarray(kernel)
+    _check_conv_shapes("conv2d_naive", input.shape, kernel.shape, ndim=2)
+    # TODO: compute Y[r, c] = sum over i, j of input[r+i, c+j] * kernel[i, j].
+    # HINTS:
+    # - out_h = H - kH + 1 and out_w = W - kW + 1; start from np.zeros((out_h, out_w)).
+    # - Four nested loops: r, c over the output; i, j over the kernel. No slicing tricks yet.
+    # - Use a float result dtype: np.result_type(input.dtype, kernel.dtype, np.float32).
+    ### BEGIN SOLUTION
+    H, W = input.shape
+    kH, kW = kernel.shape
+    out_h, out_w = H - kH + 1, W - kW + 1
+    output = np.zeros((out_h, out_w), dtype=np.result_type(input.dtype, kernel.dtype, np.float32))
+    for r in range(out_h):
+        for c in range(out_w):
+            total = 0.0
+            for i in range(kH):
+                for j in range(kW):
+                    total += input[r + i, c + j] * kernel[i, j]
+            output[r, c] = total
+    return output
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test-conv2d-naive", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+X = np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9]], dtype=np.float32)
+K = np.array([[1, 0], [0, 1]], dtype=np.float32)
+Y = conv2d_naive(X, K)
+assert Y.shape == (2, 2), f"output shape should be (2, 2), got {Y.shape}"
+assert np.allclose(Y, [[6, 8], [12, 14]]), f"expected [[6, 8], [12, 14]], got {Y}"
+assert np.allclose(conv2d_naive(np.ones((5, 7)), np.ones((3, 2))), 6 * np.ones((3, 6))), "sum of a 3x2 window of ones is 6"
+try:
+    conv2d_naive(np.ones((2, 2)), np.ones((3, 3)))
+    raise AssertionError("a kernel larger than the image should raise ValueError")
+except ValueError as err:
+    print("bad shapes are reported:", err)
+print("✅ conv2d_naive works")
+### BEGIN HIDDEN TESTS
+rng = np.random.default_rng(5)
+x, k = rng.normal(size=(6, 9)), rng.normal(size=(3, 4))
+expected = np.array([[np.sum(x[r:r + 3, c:c + 4] * k) for c in range(6)] for r in range(4)])
+assert np.allclose(conv2d_naive(x, k), expected)
+assert np.allclose(conv2d_naive(x, np.ones((1, 1))), x), "a 1x1 kernel of one is the identity"
+assert conv2d_naive(np.ones((4, 4)), np.ones((4, 4))).shape == (1, 1)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Step 2 — The same sum, one kernel offset at a time
+#
+# The loops visit every output pixel and, inside, every kernel offset `(i, j)`. Swap the order:
+# for one fixed offset, the terms `X[r+i, c+j]·K[i, j]` over **all** `(r, c)` are just the slice
+# `X[i:i+oh, j:j+ow]` times the number `K[i, j]`. So
+#
+# $$Y = \sum_{i,j} K[i, j]\; X[i:i+oh,\ j:j+ow]$$
+#
+# — `kH·kW` whole-array operations instead of `oh·ow·kH·kW` scalar ones. Try it:
+
+# %%
+X = np.arange(1.0, 10.0).reshape(3, 3)
+K = np.array([[1.0, 0.0], [0.0, 1.0]])
+Y = sum(K[i, j] * X[i:i + 2, j:j + 2] for i in range(2) for j in range(2))
+print(Y)   # the same [[6, 8], [12, 14]] as the worked example
+
+# %% [markdown]
+# ### Batches and channels
+#
+# Real layers see a **batch** of `N` images, each with `C` input channels (1 for grey digits, 3
+# for RGB, or the feature maps of an earlier layer), and produce `out` channels, each from its
+# own `C × kH × kW` kernel. The weight has shape `(out, C, kH, kW)` and
+#
+# $$Y[n, o, r, c] = \sum_{ch, i, j} X[n, ch, r+i, c+j]\; W[o, ch, i, j]$$
+#
+# For one offset `(i, j)` the sum over channels is a matrix product. Move the channel axis of the
+# slice `X[:, :, i:i+oh, j:j+ow]` to the end, `(N, oh, ow, C)`, flatten it to a matrix with one row
+# per output pixel, `(N·oh·ow, C)`, and multiply by that offset's weights `W[:, :, i, j].T`,
+# `(C, out)`: the result holds, for every output pixel, its `out` channel values. Add the `kH·kW`
+# products up, add a bias per output channel, reshape to `(N, oh, ow, out)` and move the
+# channels back: `(N, out, oh, ow)`.
+#
+# ### How this relates to im2col
+#
+# Frameworks often compute convolution with **im2col**: copy every `C × kH × kW` window into one
+# row of a big matrix `(N·oh·ow, C·kH·kW)` and do a single matrix product with the weights
+# reshaped to `(C·kH·kW, out)`. NumPy can build that matrix without copying, as a view, with
+# `sliding_window_view`: the reference below is im2col followed by the product, written with
+# `einsum`.
+#
+# Our version is the same computation with the big product split by columns: the columns of the
+# im2col matrix that belong to offset `(i, j)` are exactly our shifted slice, and a product
+# `[A₁ A₂ …] @ [B₁; B₂; …]` equals `A₁@B₁ + A₂@B₂ + …`. Why not build the im2col matrix? It needs
+# stride tricks or a concatenation, which autograd (module 07) will not support. Slicing,
+# `transpose`, `reshape`, `@` and `+` it will — so the layer you write here becomes trainable later
+# without changes.
+
+# %%
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+def conv2d_reference(x, weight):
+    """NumPy-only reference: im2col as a strided view, then one contraction."""
+    windows = sliding_window_view(x, weight.shape[2:], axis=(2, 3))   # (N, C, oh, ow, kH, kW)
+    return np.einsum("ncyxij,ocij->noyx", windows, weight)
+
+
+x_demo = np.random.default_rng(0).normal(size=(2, 3, 5, 5))
+w_demo = np.random.default_rng(1).normal(size=(4, 3, 3, 3))
+print("reference output shape:", conv2d_reference(x_demo, w_demo).shape)   # (2, 4, 3, 3)
+
+# %% [markdown]
+# Now write the vectorised convolution. Use **only** slicing, `.transpose(...)`, `.reshape(...)`,
+# `.T`, `@` and `+` on `x` and `weight` — no `np.` functions on them and no `.data` — so the same
+# code runs on NumPy arrays, on `Tensor`s, and later on autograd `Variable`s.
+
+# %% nbgrader={"grade": false, "grade_id": "conv2d-vectorized", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+def conv2d_vectorized(x, weight, bias=None):
+    """Batched multi-channel valid convolution: (N, C, H, W) x (out, C, kH, kW) [+ bias (out,)] -> (N, out, oh, ow)."""
+    _check_conv_shapes("conv2d_vectorized", x.shape, weight.shape, ndim=4)
+    N, C, H, W = x.shape
+    out_channels, _, kH, kW = weight.shape
+    oh, ow = H - kH + 1, W - kW + 1
+    # TODO: sum over offsets (i, j) of  slice -> (N, oh, ow, C) -> (N*oh*ow, C)  @  weight[:, :, i, j].T
+    # HINTS:
+    # - patch = x[:, :, i:i + oh, j:j + ow].transpose(0, 2, 3, 1).reshape(N * oh * ow, C)
+    # - start with total = None and add each product; a Python `sum()` would add a plain 0 first.
+    # - if bias is not None: total = total + bias   (broadcasts over rows, like Dense)
+    # - finish with total.reshape(N, oh, ow, out_channels).transpose(0, 3, 1, 2)
+    ### BEGIN SOLUTION
+    total = None
+    for i in range(kH):
+        for j in range(kW):
+            patch = x[:, :, i:i + oh, j:j + ow].transpose(0, 2, 3, 1).reshape(N * oh * ow, C)
+            term = patch @ weight[:, :, i, j].T
+            total = term if total is None else total + term
+    if bias is not None:
+        total = total + bias
+    return total.reshape(N, oh, ow, out_channels).transpose(0, 3, 1, 2)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test-conv2d-vectorized", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+rng = np.random.default_rng(42)
+x = rng.normal(size=(2, 3, 6, 5))
+w = rng.normal(size=(4, 3, 3, 2))
+y = conv2d_vectorized(x, w)
+assert y.shape == (2, 4, 4, 4), f"output shape should be (N, out, oh, ow) = (2, 4, 4, 4), got {y.shape}"
+assert np.allclose(y, conv2d_reference(x, w)), "conv2d_vectorized disagrees with the sliding_window_view reference"
+# one channel in, one out: the naive loop
+img, k = rng.normal(size=(7, 7)), rng.normal(size=(3, 3))
+assert np.allclose(conv2d_vectorized(img.reshape(1, 1, 7, 7), k.reshape(1, 1, 3, 3))[0, 0], conv2d_naive(img, k))
+b = np.array([1.0, -1.0, 0.5, 0.0])
+assert np.allclose(conv2d_vectorized(x, w, b), y + b.reshape(1, 4, 1, 1)), "bias is added per output channel"
+assert isinstance(conv2d_vectorized(Tensor(x), Tensor(w)), Tensor), "Tensor in, Tensor out"
+print("✅ conv2d_vectorized matches the loops and the im2col reference")
+### BEGIN HIDDEN TESTS
+for shape, wshape in [((1, 1, 3, 3), (1, 1, 3, 3)), ((3, 2, 4, 6), (5, 2, 1, 1)), ((2, 1, 8, 8), (8, 1, 3, 3))]:
+    xs, ws = rng.normal(size=shape), rng.normal(size=wshape)
+    assert np.allclose(conv2d_vectorized(xs, ws), conv2d_reference(xs, ws))
+try:
+    conv2d_vectorized(np.ones((1, 2, 5, 5)), np.ones((1, 3, 3, 3)))
+    raise AssertionError("channel mismatch should raise ValueError")
+except ValueError:
+    pass
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Step 3 — `Conv2D`: one learnable kernel
+#
+# The layer owns a kernel of shape `kernel_size` (an `(kH, kW)` pair, or one int for a square
+# kernel), created with `make_parameter` from module 03 so that module 07 can train it. Start it
+# with small random values, scaled by `sqrt(2 / (kH·kW))` so the output has roughly the spread
+# of the input.
+#
+# `forward(x)` takes one 2-D image. Don't write a new loop: a single image is a batch of one with
+# one channel, so reshape `x` to `(1, 1, H, W)` and the kernel to `(1, 1, kH, kW)`, call
+# `conv2d_vectorized`, and reshape the result back to `(oh, ow)`.
+
+# %%
+#| export
+def _pair(kernel_size):
+    """(kH, kW) from an int or a pair of positive ints; ValueError otherwise."""
+    size = (kernel_size, kernel_size) if isinstance(kernel_size, (int, np.integer)) else tuple(kernel_size)
+    if len(size) != 2 or not all(isinstance(k, (int, np.integer)) and k > 0 for k in size):
+        raise ValueError(f"kernel_size: expected an int or a pair of positive ints (kH, kW), got {kernel_size!r}")
+    return int(size[0]), int(size[1])
+
+
+# %% nbgrader={"grade": false, "grade_id": "conv2d-layer", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+class Conv2D:
+    """One-channel convolution layer: a learnable (kH, kW) kernel slid over a 2-D image."""
+
+    def __init__(self, kernel_size):
+        self.kernel_size = _pair(kernel_size)
+        # TODO: self.kernel = make_parameter(...) of shape self.kernel_size, float32,
+        #       random normal values times sqrt(2 / (kH * kW)).
+        ### BEGIN SOLUTION
+        kH, kW = self.kernel_size
+        values = np.random.randn(kH, kW) * np.sqrt(2.0 / (kH * kW))
+        self.kernel = make_parameter(values.astype(np.float32))
+        ### END SOLUTION
+
+    def forward(self, x):
+        """(H, W) -> (H-kH+1, W-kW+1), the same numbers as conv2d_naive(x, kernel)."""
+        if len(x.shape) != 2:
+            raise ValueError(f"Conv2D: expected a 2-D image (H, W), got shape {tuple(x.shape)}")
+        H, W = x.shape
+        kH, kW = self.kernel_size
+        # TODO: reshape x to (1, 1, H, W) and the kernel to (1, 1, kH, kW), call
+        #       conv2d_vectorized, reshape the result to (H - kH + 1, W - kW + 1).
+        ### BEGIN SOLUTION
+        out = conv2d_vectorized(x.reshape(1, 1, H, W), self.kernel.reshape(1, 1, kH, kW))
+        return out.reshape(H - kH + 1, W - kW + 1)
+        ### END SOLUTION
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def parameters(self):
+        return [self.kernel]
+
+
+# %% nbgrader={"grade": true, "grade_id": "test-conv2d-layer", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+np.random.seed(0)
+layer = Conv2D((2, 3))
+assert layer.kernel.shape == (2, 3), f"kernel shape should be (2, 3), got {layer.kernel.shape}"
+assert layer.parameters() == [layer.kernel]
+image = Tensor(np.random.rand(6, 6).astype(np.float32))
+out = layer(image)
+assert isinstance(out, Tensor), f"Conv2D should return a Tensor, got {type(out).__name__}"
+assert out.shape == (5, 4), f"output shape should be (5, 4), got {out.shape}"
+assert np.allclose(as_array(out), conv2d_naive(image.data, as_array(layer.kernel)), atol=1e-5)
+assert Conv2D(3).kernel.shape == (3, 3), "an int kernel_size means a square kernel"
+print("✅ Conv2D agrees with conv2d_naive")
+### BEGIN HIDDEN TESTS
+assert 0.05 < float(np.std(as_array(Conv2D((5, 5)).kernel))) < 1.0
+try:
+    layer(Tensor(np.ones((1, 6, 6))))
+    raise AssertionError("a 3-D input should raise ValueError")
+except ValueError:
+    pass
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Step 4 — `MultiChannelConv2D`: batches, channels in and out
+#
+# The layer a CNN is built from: `MultiChannelConv2D(in_channels, out_channels, kernel_size)`
+# holds a `weight` of shape `(out_channels, in_channels, kH, kW)` and, unless `use_bias=False`, a
+# `bias` of shape `(out_channels,)` starting at zero. Each output channel looks at all input
+# channels, so the fan-in is `in_channels·kH·kW`: scale the random weights by
+# `sqrt(2 / fan_in)`. `forward` maps `(N, in_channels, H, W)` to `(N, out_channels, oh, ow)`.
+
+# %% nbgrader={"grade": false, "grade_id": "multichannel-conv2d", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+class MultiChannelConv2D:
+    """Batched convolution layer: (N, in_channels, H, W) -> (N, out_channels, H-kH+1, W-kW+1)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, use_bias=True):
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"MultiChannelConv2D: expected {name} to be a positive int, got {value!r}")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = _pair(kernel_size)
+        # TODO: self.weight (out, in, kH, kW) scaled by sqrt(2 / (in*kH*kW)), float32, via make_parameter;
+        #       self.bias = make_parameter(zeros of shape (out,), float32) if use_bias else None.
+        ### BEGIN SOLUTION
+        kH, kW = self.kernel_size
+        fan_in = self.in_channels * kH * kW
+        values = np.random.randn(self.out_channels, self.in_channels, kH, kW) * np.sqrt(2.0 / fan_in)
+        self.weight = make_parameter(values.astype(np.float32))
+        self.bias = make_parameter(np.zeros(self.out_channels, dtype=np.float32)) if use_bias else None
+        ### END SOLUTION
+
+    def forward(self, x):
+        if len(x.shape) != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"MultiChannelConv2D: expected input (N, {self.in_channels}, H, W), "
+                             f"got shape {tuple(x.shape)}")
+        # TODO: one call to conv2d_vectorized.
+        ### BEGIN SOLUTION
+        return conv2d_vectorized(x, self.weight, self.bias)
+        ### END SOLUTION
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def parameters(self):
+        return [self.weight] if self.bias is None else [self.weight, self.bias]
+
+
+# %% nbgrader={"grade": true, "grade_id": "test-multichannel-conv2d", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+np.random.seed(1)
+conv = MultiChannelConv2D(in_channels=2, out_channels=5, kernel_size=3)
+assert conv.weight.shape == (5, 2, 3, 3), f"weight shape should be (5, 2, 3, 3), got {conv.weight.shape}"
+assert conv.bias.shape == (5,), f"bias shape should be (5,), got {conv.bias.shape}"
+assert len(conv.parameters()) == 2
+batch = Tensor(np.random.rand(4, 2, 8, 8).astype(np.float32))
+out = conv(batch)
+assert isinstance(out, Tensor) and out.shape == (4, 5, 6, 6), f"expected a Tensor of shape (4, 5, 6, 6), got {out.shape}"
+w = as_array(conv.weight)
+assert np.allclose(as_array(out), conv2d_reference(batch.data, w), atol=1e-5)
+print("✅ MultiChannelConv2D works")
+### BEGIN HIDDEN TESTS
+nobias = MultiChannelConv2D(1, 3, (2, 4), use_bias=False)
+assert nobias.bias is None and nobias.parameters() == [nobias.weight] and nobias.weight.shape == (3, 1, 2, 4)
+try:
+    conv(Tensor(np.ones((4, 3, 8, 8))))
+    raise AssertionError("wrong channel count should raise ValueError")
+except ValueError:
+    pass
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Step 5 — Flatten
+#
+# After the convolutions, a `Dense` layer makes the decision, and it wants rows of numbers.
+# `flatten(x)` turns a 2-D feature map into one row, shape `(1, N)` with `N = H·W`.
+# `flatten_batch(x)` keeps the batch axis and flattens the rest: `(N, C, H, W) -> (N, C·H·W)`;
+# the `Flatten` layer wraps it so it can sit in a `Sequential`. Use `reshape` only.
+
+# %% nbgrader={"grade": false, "grade_id": "flatten", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+def flatten(x):
+    """Everything into one row: any shape -> (1, size)."""
+    # TODO: x.reshape(1, size) where size is the product of x.shape
+    ### BEGIN SOLUTION
+    return x.reshape(1, int(np.prod(x.shape)))
+    ### END SOLUTION
+
+
+def flatten_batch(x):
+    """Keep the batch axis: (N, ...) -> (N, product of the other axes)."""
+    if len(x.shape) < 1:
+        raise ValueError(f"flatten_batch: expected an input with a batch axis, got shape {tuple(x.shape)}")
+    # TODO: x.reshape(N, rest)
+    ### BEGIN SOLUTION
+    return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
+    ### END SOLUTION
+
+
+class Flatten:
+    """Layer form of flatten_batch, for use inside Sequential."""
+
+    def forward(self, x):
+        return flatten_batch(x)
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def parameters(self):
+        return []
+
+
+# %% nbgrader={"grade": true, "grade_id": "test-flatten", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+t = Tensor(np.arange(12.0).reshape(3, 4))
+f = flatten(t)
+assert isinstance(f, Tensor) and f.shape == (1, 12), f"flatten should give a Tensor of shape (1, 12), got {f.shape}"
+assert np.allclose(as_array(f), np.arange(12.0)[None, :])
+fb = flatten_batch(Tensor(np.zeros((5, 2, 3, 3))))
+assert fb.shape == (5, 18), f"flatten_batch should give (5, 18), got {fb.shape}"
+assert Flatten()(Tensor(np.zeros((2, 8, 6, 6)))).shape == (2, 288)
+print("✅ flatten works")
+### BEGIN HIDDEN TESTS
+assert np.allclose(as_array(flatten_batch(Tensor(np.arange(24.0).reshape(2, 3, 4)))), np.arange(24.0).reshape(2, 12))
+assert flatten(Tensor(np.ones((2, 3, 4)))).shape == (1, 24)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## See it: an edge detector on a handwritten digit
+#
+# A kernel that subtracts the left neighbour from the right one responds where brightness changes
+# from left to right — vertical edges; its transpose finds horizontal edges. Here are both,
+# applied with your `conv2d_naive` to a digit from the data set of module 06.
+
+# %%
+if SHOW:
+    import gzip
+    from importlib.resources import files
+
+    import matplotlib.pyplot as plt
+
+    with gzip.open(files("tinytorch").joinpath("data", "digits.csv.gz").open("rb")) as handle:
+        digit = np.loadtxt(handle, delimiter=",", max_rows=1)[:64].reshape(8, 8) / 16.0
+    vertical = np.array([[-1.0, 0.0, 1.0]] * 3)
+    maps = {"digit": digit, "vertical edges": conv2d_naive(digit, vertical),
+            "horizontal edges": conv2d_naive(digit, vertical.T)}
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3))
+    for ax, (title, image) in zip(axes, maps.items()):
+        ax.imshow(image, cmap="gray" if title == "digit" else "coolwarm")
+        ax.set_title(title)
+        ax.axis("off")
+    plt.show()
+
+# %% [markdown]
+# ## What you built
+#
+# - `conv2d_naive`: the definition, four loops.
+# - `conv2d_vectorized`: the same numbers from `kH·kW` shifted slices and matrix products — im2col,
+#   one offset at a time, written with operations autograd will understand.
+# - `Conv2D` and `MultiChannelConv2D`: layers with parameters, checked against the loops.
+# - `flatten`, `flatten_batch`, `Flatten`: the bridge from feature maps to `Dense`.
+#
+# ```python
+# from tinytorch.core.cnn import MultiChannelConv2D, Flatten
+# ```
+#
+# Next, module 06 feeds these layers real data: datasets, batches, and the handwritten digits.

@@ -267,8 +267,10 @@ except ValueError:
 #| export
 def _pair(kernel_size):
     """(kH, kW) from an int or a pair of positive ints; ValueError otherwise."""
-    size = (kernel_size, kernel_size) if isinstance(kernel_size, (int, np.integer)) else tuple(kernel_size)
-    if len(size) != 2 or not all(isinstance(k, (int, np.integer)) and k > 0 for k in size):
+    is_int = isinstance(kernel_size, (int, np.integer)) and not isinstance(kernel_size, bool)
+    size = (kernel_size, kernel_size) if is_int else kernel_size
+    if not isinstance(size, (tuple, list)) or len(size) != 2 or not all(
+            isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k > 0 for k in size):
         raise ValueError(f"kernel_size: expected an int or a pair of positive ints (kH, kW), got {kernel_size!r}")
     return int(size[0]), int(size[1])
 

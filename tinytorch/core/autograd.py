@@ -274,7 +274,7 @@ def backpropagate(root, seed):
             grads[key] = grads[key] + parent_grad if key in grads else parent_grad
     ### END SOLUTION
 
-# %% modules/source/07_autograd/autograd_dev.py #0ee64098
+# %% modules/source/07_autograd/autograd_dev.py #6583e10f
 def divide(a, b):
     """a / b."""
     a, b = _lift(a), _lift(b)
@@ -387,25 +387,28 @@ def sqrt(a):
     return _result(out, "Sqrt", (a, lambda g: g * 0.5 / out))
 
 
-def _pick(mine, other):
-    """1 where `mine` wins, 0.5 on ties, 0 where it loses."""
-    wins = (mine > other).astype(mine.dtype if mine.dtype.kind == "f" else np.float32)
-    ties = mine == other
-    return wins + 0.5 * ties if ties.any() else wins
+def _wins(mine, other, strict):
+    """1.0 where `mine` is the larger (strictly, or also on ties), else 0.0."""
+    won = np.greater(mine, other) if strict else np.greater_equal(mine, other)
+    return won.astype(mine.dtype if mine.dtype.kind == "f" else np.float32)
 
 
 def maximum(a, b):
+    """Elementwise max; on a tie the gradient goes to `b` (so ReLU = maximum(x, 0) has slope 0 at 0)."""
     a, b = _lift(a), _lift(b)
-    return _result(np.maximum(a._data, b._data), "Maximum",
-                   (a, lambda g: unbroadcast(g * _pick(a._data, b._data), a.shape)),
-                   (b, lambda g: unbroadcast(g * _pick(b._data, a._data), b.shape)))
+    A, B = np.asarray(a._data), np.asarray(b._data)
+    return _result(np.maximum(A, B), "Maximum",
+                   (a, lambda g: unbroadcast(g * _wins(A, B, True), a.shape)),
+                   (b, lambda g: unbroadcast(g * _wins(B, A, False), b.shape)))
 
 
 def minimum(a, b):
+    """Elementwise min; on a tie the gradient goes to `b`."""
     a, b = _lift(a), _lift(b)
-    return _result(np.minimum(a._data, b._data), "Minimum",
-                   (a, lambda g: unbroadcast(g * _pick(-a._data, -b._data), a.shape)),
-                   (b, lambda g: unbroadcast(g * _pick(-b._data, -a._data), b.shape)))
+    A, B = np.asarray(a._data), np.asarray(b._data)
+    return _result(np.minimum(A, B), "Minimum",
+                   (a, lambda g: unbroadcast(g * _wins(B, A, True), a.shape)),
+                   (b, lambda g: unbroadcast(g * _wins(A, B, False), b.shape)))
 
 # %% modules/source/07_autograd/autograd_dev.py #matmul
 def _swap(m):

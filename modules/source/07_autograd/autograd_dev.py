@@ -446,7 +446,7 @@ assert q.grad.item() == 1.0
 # | `max` | `g` to the position(s) of the maximum |
 # | `reshape`, `transpose`, `x[i:j]` | `g` reshaped, transposed back, or placed in a zero array |
 # | `exp`, `log`, `tanh`, `sqrt` | `g·eᵃ`, `g / a`, `g·(1 − tanh²a)`, `g / (2√a)` |
-# | `maximum(a, b)` | `g` to whichever is larger (split on ties) |
+# | `maximum(a, b)` | `g` to whichever is larger (to `b` on a tie: ReLU's slope at 0 is 0) |
 
 # %%
 #| export
@@ -562,25 +562,28 @@ def sqrt(a):
     return _result(out, "Sqrt", (a, lambda g: g * 0.5 / out))
 
 
-def _pick(mine, other):
-    """1 where `mine` wins, 0.5 on ties, 0 where it loses."""
-    wins = (mine > other).astype(mine.dtype if mine.dtype.kind == "f" else np.float32)
-    ties = mine == other
-    return wins + 0.5 * ties if ties.any() else wins
+def _wins(mine, other, strict):
+    """1.0 where `mine` is the larger (strictly, or also on ties), else 0.0."""
+    won = np.greater(mine, other) if strict else np.greater_equal(mine, other)
+    return won.astype(mine.dtype if mine.dtype.kind == "f" else np.float32)
 
 
 def maximum(a, b):
+    """Elementwise max; on a tie the gradient goes to `b` (so ReLU = maximum(x, 0) has slope 0 at 0)."""
     a, b = _lift(a), _lift(b)
-    return _result(np.maximum(a._data, b._data), "Maximum",
-                   (a, lambda g: unbroadcast(g * _pick(a._data, b._data), a.shape)),
-                   (b, lambda g: unbroadcast(g * _pick(b._data, a._data), b.shape)))
+    A, B = np.asarray(a._data), np.asarray(b._data)
+    return _result(np.maximum(A, B), "Maximum",
+                   (a, lambda g: unbroadcast(g * _wins(A, B, True), a.shape)),
+                   (b, lambda g: unbroadcast(g * _wins(B, A, False), b.shape)))
 
 
 def minimum(a, b):
+    """Elementwise min; on a tie the gradient goes to `b`."""
     a, b = _lift(a), _lift(b)
-    return _result(np.minimum(a._data, b._data), "Minimum",
-                   (a, lambda g: unbroadcast(g * _pick(-a._data, -b._data), a.shape)),
-                   (b, lambda g: unbroadcast(g * _pick(-b._data, -a._data), b.shape)))
+    A, B = np.asarray(a._data), np.asarray(b._data)
+    return _result(np.minimum(A, B), "Minimum",
+                   (a, lambda g: unbroadcast(g * _wins(B, A, True), a.shape)),
+                   (b, lambda g: unbroadcast(g * _wins(A, B, False), b.shape)))
 
 
 # %% [markdown]

@@ -9,7 +9,6 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from tito.core import registry
-from tito.core.checks import check_module
 from tito.core.console import console
 from tito.core.settings import load_settings
 
@@ -25,6 +24,8 @@ def check(
 
     Example: tito check 01    (or: tito check --all)
     """
+    from tito.core.checks import check_module
+
     chosen = registry.select(modules, all_)
     workers = jobs if jobs > 0 else load_settings().effective_jobs
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),

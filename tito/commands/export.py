@@ -6,9 +6,8 @@ from typing import List, Optional
 
 import typer
 
-from tito.core import exporter, registry
+from tito.core import registry
 from tito.core.console import console, fail
-from tito.core.notebook import SourceError
 
 ModulesArg = typer.Argument(None, metavar="[MODULE]...", help="Modules by number, name or folder: 1, 01, tensor, 01_tensor.")
 AllOpt = typer.Option(False, "--all", help="Every module, in order.")
@@ -19,6 +18,9 @@ def export(modules: Optional[List[str]] = ModulesArg, all_: bool = AllOpt) -> No
 
     Example: tito export 01    (or: tito export --all)
     """
+    from tito.core import exporter
+    from tito.core.notebook import SourceError
+
     chosen = registry.select(modules, all_)
     start = time.perf_counter()
     try:

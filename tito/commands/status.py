@@ -4,10 +4,8 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from tito.core import exporter, registry
-from tito.core.checks import run_tests
+from tito.core import registry
 from tito.core.console import console
-from tito.core.notebook import SourceError
 
 
 def status(
@@ -17,6 +15,10 @@ def status(
 
     Example: tito status    (or: tito status --no-tests)
     """
+    from tito.core import exporter
+    from tito.core.checks import run_tests
+    from tito.core.notebook import SourceError
+
     table = Table(title="TinyTorch modules")
     for column in ("#", "module", "package file", "exported", "up to date", "tests"):
         table.add_column(column)

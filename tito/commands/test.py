@@ -6,7 +6,6 @@ from typing import List, Optional
 import typer
 
 from tito.core import registry
-from tito.core.checks import run_tests
 from tito.core.console import console, fail
 
 ModulesArg = typer.Argument(None, metavar="[MODULE]...", help="Modules by number, name or folder: 1, 01, tensor, 01_tensor.")
@@ -20,6 +19,8 @@ def test(
 
     Example: tito test 01    (or: tito test --all)
     """
+    from tito.core.checks import run_tests
+
     chosen = registry.select(modules, all_)
     failed = []
     for module in chosen:

@@ -255,32 +255,46 @@ except NotImplementedError:
 
 # %% [markdown]
 # A network with two inputs and one sigmoid output splits the plane into "≥ 0.5" and "< 0.5".
-# The plots colour the network's output over a grid: the hand-made XOR network on the left, then
-# three *untrained* random MLPs with different seeds. Random weights already draw bent, non-linear
-# boundaries — that bending is what the ReLUs buy — but in arbitrary places; training moves them
+# The plots colour the network's output over a grid, with a black line where it crosses 0.5:
+# the hand-made XOR network first, then three *untrained* random `create_mlp(2, [16, 16], 1)`
+# networks (their biases randomised too — with zero biases every level line of a ReLU network is
+# a ray from the origin; colours stretched to each network's own range). The random networks'
+# level lines already bend, piecewise-linearly — that bending is what the ReLUs buy — but in
+# arbitrary places, and their output may not even cross 0.5 anywhere; training moves the lines
 # where the data needs them. The cell draws only when you run the notebook yourself.
 
 # %%
+def output_on_grid(net, low, high, steps=121):
+    """The network's output for every point of a steps × steps grid over [low, high]²."""
+    axis = np.linspace(low, high, steps, dtype=np.float32)
+    gx, gy = np.meshgrid(axis, axis)
+    out = net(Tensor(np.stack([gx.ravel(), gy.ravel()], axis=1)))
+    return gx, gy, np.asarray(out).reshape(gx.shape)
+
+
 if __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING"):
     try:
         import matplotlib.pyplot as plt
 
-        grid = np.linspace(-0.5, 1.5, 121, dtype=np.float32)
-        gx, gy = np.meshgrid(grid, grid)
-        points = Tensor(np.stack([gx.ravel(), gy.ravel()], axis=1))
-        networks = [("XOR by hand", xor_network())]
-        for seed in (1, 2, 3):
-            np.random.seed(seed)
-            networks.append((f"random MLP, seed {seed}", create_mlp(2, [16, 16], 1)))
         fig, axes = plt.subplots(1, 4, figsize=(14, 3.4))
-        for ax, (title, net) in zip(axes, networks):
-            probs = np.asarray(net(points)).reshape(gx.shape)
-            ax.contourf(gx, gy, probs, levels=20, cmap="RdBu_r", vmin=0, vmax=1)
-            ax.contour(gx, gy, probs, levels=[0.5], colors="k")
-            ax.scatter([0, 1], [1, 0], c="red", edgecolors="k", label="XOR = 1")
-            ax.scatter([0, 1], [0, 1], c="blue", edgecolors="k", label="XOR = 0")
-            ax.set_title(title)
+        gx, gy, probs = output_on_grid(xor_network(), -0.5, 1.5)
+        axes[0].contourf(gx, gy, probs, levels=20, cmap="RdBu_r", vmin=0, vmax=1)
+        axes[0].contour(gx, gy, probs, levels=[0.5], colors="k")
+        axes[0].scatter([0, 1], [1, 0], c="red", edgecolors="k", label="XOR = 1")
+        axes[0].scatter([0, 1], [0, 1], c="blue", edgecolors="k", label="XOR = 0")
         axes[0].legend(loc="lower left", fontsize=7)
+        axes[0].set_title("XOR by hand")
+        for ax, seed in zip(axes[1:], (1, 2, 3)):
+            np.random.seed(seed)
+            net = create_mlp(2, [16, 16], 1)
+            for layer in net.layers:
+                if isinstance(layer, Dense):
+                    layer.bias = make_parameter(np.random.randn(layer.output_size).astype(np.float32))
+            gx, gy, probs = output_on_grid(net, -3, 3)
+            ax.contourf(gx, gy, probs, levels=20, cmap="RdBu_r")
+            if probs.min() < 0.5 < probs.max():
+                ax.contour(gx, gy, probs, levels=[0.5], colors="k")
+            ax.set_title(f"random MLP, seed {seed}")
         fig.tight_layout()
         plt.show()
     except ImportError:

@@ -290,6 +290,7 @@ def test_indexing_returns_tensors(array, data):
     assert_tensor_equal(t[..., :1], array[..., :1])
     mask = array > 0
     assert_tensor_equal(t[T(mask)], array[mask])
+    assert_tensor_equal(t[(T(np.array([0, 0])),)], array[[0, 0]])   # Tensors inside a tuple key
     assert len(t) == len(array)
     assert [x.shape for x in t] == [row.shape for row in array]
 
@@ -379,6 +380,7 @@ class Unknown:
 def test_operators_return_not_implemented_for_unknown_types(name):
     assert getattr(Tensor([1.0]), name)(Unknown()) is NotImplemented
     assert getattr(Tensor([1.0]), name)({"a": 1}) is NotImplemented
+    assert getattr(Tensor([1.0]), name)(np.str_("a")) is NotImplemented
 
 
 def test_unknown_types_take_over():

@@ -63,10 +63,11 @@ class Tensor:
 
     def __init__(self, data, dtype=None):
         """Store `data` as a NumPy array in `self._data`, applying the dtype rules."""
-        # TODO: 1. array = _to_numpy(data, dtype)   (copies the data, checks it is numeric)
-        #       2. if no dtype was given and `data` is not a Tensor, a float64 array becomes
-        #          float32 (array.astype(np.float32)); integers and bools stay as they are
-        #       3. store the array in self._data
+        # TODO: convert `data` with the given helper `_to_numpy(data, dtype)`, apply the float32
+        #       default, and store the array in `self._data`.
+        # HINTS: - NumPy turns Python floats into float64: check `array.dtype == np.float64`.
+        #        - Only convert when no dtype was given and `data` is not already a Tensor.
+        #        - `array.astype(np.float32)` returns a converted copy.
         ### BEGIN SOLUTION
         array = _to_numpy(data, dtype)
         if dtype is None and not isinstance(data, Tensor) and array.dtype == np.float64:
@@ -106,7 +107,8 @@ class Tensor:
         b = _operand(other)
         if b is NotImplemented:
             raise TypeError(f"cannot add a Tensor and a {type(other).__name__}")
-        # TODO: add the arrays (NumPy broadcasts) and wrap the result: _result(array, self, other)
+        # TODO: add self's array and b (NumPy broadcasts for you), and return the sum as a Tensor.
+        # HINT: wrap NumPy results with `_result(array, self, other)` so the dtype rule applies.
         ### BEGIN SOLUTION
         return _result(self._data + b, self, other)
         ### END SOLUTION
@@ -116,7 +118,7 @@ class Tensor:
         b = _operand(other)
         if b is NotImplemented:
             raise TypeError(f"cannot multiply a Tensor and a {type(other).__name__}")
-        # TODO: multiply the arrays and wrap the result, as in `add`
+        # TODO: as in `add`, with elementwise multiplication.
         ### BEGIN SOLUTION
         return _result(self._data * b, self, other)
         ### END SOLUTION
@@ -177,9 +179,11 @@ class Tensor:
         if b is NotImplemented:
             raise TypeError(f"cannot matmul a Tensor and a {type(other).__name__}")
         a, b = self._data, np.asarray(b)
-        # TODO: return _result(np.matmul(a, b), self, other). If NumPy raises ValueError (the
-        #       inner dimensions differ, or an operand is a scalar), raise a ValueError whose
-        #       message names both shapes, a.shape and b.shape.
+        # TODO: return the matrix product of a and b as a Tensor (`np.matmul`, then `_result`).
+        #       When the shapes don't fit, raise a ValueError whose message names both shapes.
+        # HINTS: - np.matmul raises ValueError for mismatched inner dimensions or a 0-d operand;
+        #          catch it (try/except ValueError) and raise your own with a.shape and b.shape.
+        #        - `raise ... from None` hides NumPy's message behind yours.
         ### BEGIN SOLUTION
         try:
             product = np.matmul(a, b)
@@ -200,8 +204,9 @@ class Tensor:
     # ---- shape manipulation ---------------------------------------------------------------------
     def reshape(self, *shape):
         """Same elements in a new shape: t.reshape(2, 3) or t.reshape((2, 3)); one -1 allowed."""
-        # TODO: if `shape` is a single tuple or list, unpack it; then wrap
-        #       self._data.reshape(shape) with _result(..., self)
+        # TODO: return the data in the new shape, as a Tensor.
+        # HINTS: - `t.reshape((2, 3))` arrives as shape == ((2, 3),): unpack a single tuple/list.
+        #        - ndarray.reshape understands -1 and raises ValueError for a wrong size.
         ### BEGIN SOLUTION
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
@@ -210,8 +215,9 @@ class Tensor:
 
     def transpose(self, *axes):
         """Reorder the axes; with no arguments reverse them: t.transpose(), t.transpose(1, 0)."""
-        # TODO: as in reshape, accept one tuple or separate numbers; no axes means reversed
-        #       (NumPy's default when you pass None)
+        # TODO: return the data with its axes reordered, as a Tensor.
+        # HINTS: - accept one tuple or separate numbers, as in `reshape`.
+        #        - ndarray.transpose(None) reverses the axes; `axes or None` gives that when empty.
         ### BEGIN SOLUTION
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
@@ -227,7 +233,8 @@ class Tensor:
     def sum(self, axis=None, keepdims=False):
         """Sum over `axis` (None: all elements); keepdims keeps reduced axes with length 1."""
         axis = tuple(axis) if isinstance(axis, list) else axis
-        # TODO: wrap self._data.sum(axis=axis, keepdims=keepdims) with _result(..., self)
+        # TODO: sum the data along `axis` and return a Tensor (a 0-d Tensor when axis is None).
+        # HINT: ndarray.sum takes the same `axis` and `keepdims` arguments.
         ### BEGIN SOLUTION
         return _result(self._data.sum(axis=axis, keepdims=keepdims), self)
         ### END SOLUTION
@@ -235,7 +242,8 @@ class Tensor:
     def mean(self, axis=None, keepdims=False):
         """Arithmetic mean over `axis` (None: all elements)."""
         axis = tuple(axis) if isinstance(axis, list) else axis
-        # TODO: like sum, with self._data.mean
+        # TODO: as in `sum`, with the mean. (The mean of integers is float64 in NumPy;
+        #       `_result` turns it into float32.)
         ### BEGIN SOLUTION
         return _result(self._data.mean(axis=axis, keepdims=keepdims), self)
         ### END SOLUTION
@@ -272,11 +280,7 @@ class Tensor:
 
     # ---- indexing and conversion (given) --------------------------------------------------------
     def __getitem__(self, key):
-        if isinstance(key, tuple):
-            key = tuple(k._data if isinstance(k, Tensor) else k for k in key)
-        elif isinstance(key, Tensor):
-            key = key._data
-        return _result(self._data[key], self)
+        return _result(self._data[key], self)   # NumPy reads Tensor indices through __array__
 
     def __len__(self):
         return len(self._data)

@@ -204,8 +204,23 @@ def _responsive(client, km, wait: float = 3.0) -> bool:
         client.timeout, client.error_on_timeout, client.interrupt_on_timeout = saved
 
 
+def serve() -> None:
+    """Worker loop: one job folder per stdin line, 'done' on stdout when its files are written.
+    Imports are paid once per worker, not once per submission."""
+    for line in sys.stdin:
+        job_dir = Path(line.strip())
+        try:
+            run_job(job_dir)
+        except Exception as exc:  # report it in the job's status; the worker keeps serving
+            (job_dir / "status.json").write_text(json.dumps(
+                {"executed": 0, "timeouts": [], "died": None, "error": f"{type(exc).__name__}: {exc}"}))
+        print("done", flush=True)
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--kernel":
         _launch_kernel(sys.argv[2:])
+    elif len(sys.argv) > 1 and sys.argv[1] == "--serve":
+        serve()
     else:
         run_job(Path(sys.argv[1]))

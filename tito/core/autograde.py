@@ -1,0 +1,371 @@
+"""Sandboxed, parallel autograding on nbgrader's gradebook.
+
+For each collected submission `submitted/<student>/<slug>/<nb>.ipynb`, in the parent process:
+
+1. read it (a file that is not a notebook fails for that student alone);
+2. rebuild it against the assignment: every locked or graded cell is taken from the source
+   notebook — edited ones are restored (as nbgrader's OverwriteCells does, which also runs) and
+   deleted ones are re-inserted where they belong; a second cell with a `grade_id` already seen
+   loses its nbgrader metadata (its code still runs, it earns nothing);
+3. execute it in a worker process (`tito.core.sandbox`): scratch folder, per-cell timeout,
+   whole-notebook wall clock, memory cap, output truncation; N workers run in parallel and never
+   open the gradebook;
+4. back in the parent, the only gradebook writer: nbgrader's SaveAutoGrades records the scores,
+   and the executed notebook goes to `autograded/`, where `nbgrader generate_feedback` finds it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_markdown_cell
+
+from tito.core.course import Course, _quiet
+from tito.core.registry import Module
+
+
+@dataclass
+class Outcome:
+    student: str
+    score: float = 0.0
+    max_score: float = 0.0
+    graded: bool = False            # False: listed as a failure (the gradebook still has a zero)
+    reason: str = ""                # why it failed, or what went wrong while it was graded
+    notes: list[str] = field(default_factory=list)
+    skipped: bool = False           # already graded and not --force
+
+
+# ---- step 2: rebuild the submission against the assignment ----------------------------------
+def _meta(cell) -> dict:
+    meta = cell.get("metadata", {}).get("nbgrader")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _is_protected(cell) -> bool:
+    """Locked or graded, and not a student's answer: the grader decides what it says."""
+    meta = _meta(cell)
+    return bool(meta.get("grade_id")) and (meta.get("locked") or meta.get("grade")) and not meta.get("solution")
+
+
+def rebuild(submission, source, release) -> tuple[nbformat.NotebookNode, list[str]]:
+    """The notebook to execute: the student's cells, with every protected cell restored from the
+    source and every missing nbgrader cell re-inserted (answers from the release, i.e. stubs)."""
+    notes: list[str] = []
+    reference = {(_meta(c).get("grade_id")): c for c in source.cells if _meta(c).get("grade_id")}
+    released = {(_meta(c).get("grade_id")): c for c in release.cells if _meta(c).get("grade_id")}
+    order = [_meta(c)["grade_id"] for c in source.cells if _meta(c).get("grade_id")]
+    cells, seen = [], set()
+    for cell in submission.cells:
+        gid = _meta(cell).get("grade_id")
+        if gid is None:
+            cells.append(cell)
+            continue
+        if gid not in reference:
+            notes.append(f"cell {gid!r} is not part of this assignment; it ran ungraded")
+            cell.metadata.pop("nbgrader", None)
+            cells.append(cell)
+            continue
+        if gid in seen:
+            notes.append(f"a second cell with grade_id {gid!r}: " +
+                         ("dropped (the test runs once, from the source)" if _is_protected(reference[gid])
+                          else "kept as ordinary code, not graded"))
+            if not _is_protected(reference[gid]):
+                cell.metadata.pop("nbgrader", None)
+                cells.append(cell)
+            continue
+        seen.add(gid)
+        if _is_protected(reference[gid]):
+            restored = nbformat.from_dict(json.loads(json.dumps(reference[gid])))
+            if restored.source != cell.get("source") and released.get(gid, {}).get("source") != cell.get("source"):
+                notes.append(f"locked cell {gid!r} was edited: restored from the source")
+            cell = restored
+        else:
+            cell.metadata["nbgrader"] = json.loads(json.dumps(_meta(reference[gid])))
+        cells.append(cell)
+    for index, gid in enumerate(order):
+        if gid in seen:
+            continue
+        template = reference[gid] if _is_protected(reference[gid]) else released.get(gid, reference[gid])
+        restored = nbformat.from_dict(json.loads(json.dumps(template)))
+        position = 0
+        for previous in reversed(order[:index]):
+            hits = [i for i, c in enumerate(cells) if _meta(c).get("grade_id") == previous]
+            if hits:
+                position = hits[0] + 1
+                break
+        cells.insert(position, restored)
+        seen.add(gid)
+        notes.append(f"cell {gid!r} was missing: re-inserted from the assignment")
+    for i, cell in enumerate(cells):
+        if cell.get("cell_type") == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+        cell["id"] = f"cell-{i}"
+    nb = nbformat.v4.new_notebook(cells=cells, metadata=source.metadata)
+    return nb, notes
+
+
+def _read_notebook(path: Path) -> nbformat.NotebookNode:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"not UTF-8 text (byte {err.start}): not a notebook file") from None
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception as err:
+        raise ValueError(f"not a valid notebook: {type(err).__name__}: {str(err)[:200]}") from None
+    if not isinstance(nb.get("cells"), list):
+        raise ValueError("not a valid notebook: no list of cells")
+    for cell in nb.cells:
+        if cell.get("cell_type") not in ("code", "markdown", "raw") or not isinstance(cell.get("source", ""), str):
+            raise ValueError("not a valid notebook: a cell has no type or no source")
+        cell.setdefault("metadata", {})
+        if not isinstance(cell.metadata, dict):
+            cell.metadata = {}
+    return nb
+
+
+# ---- step 3: worker processes ---------------------------------------------------------------
+class Worker:
+    """One `python -m tito.core.sandbox --serve` process: jobs in on stdin, 'done' out on stdout."""
+
+    def __init__(self):
+        self.process = None
+
+    def _start(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "tito.core.sandbox", "--serve"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+
+    def run(self, job_dir: Path, limit: float) -> bool:
+        """Run one job; False when the worker had to be killed (hung or crashed)."""
+        if self.process is None or self.process.poll() is not None:
+            self._start()
+        try:
+            self.process.stdin.write(f"{job_dir}\n")
+            self.process.stdin.flush()
+            ready, _, _ = select.select([self.process.stdout], [], [], limit)
+            if ready and self.process.stdout.readline().strip() == "done":
+                return True
+        except (BrokenPipeError, OSError):
+            pass
+        self._kill(job_dir)
+        return False
+
+    def _kill(self, job_dir: Path | None = None) -> None:
+        if job_dir is not None:
+            pid_file = job_dir / "kernel.pid"
+            if pid_file.is_file() and pid_file.read_text().strip().isdigit():
+                _kill_group(int(pid_file.read_text().strip()))
+        if self.process is not None:
+            _kill_group(self.process.pid)
+            self.process.wait()
+            self.process = None
+
+    def close(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            try:
+                self.process.stdin.close()
+                self.process.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self._kill()
+        self.process = None
+
+
+def _kill_group(pid: int) -> None:
+    for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            kill()
+            return
+        except (ProcessLookupError, PermissionError, OSError):
+            continue
+
+
+# ---- step 4 and the batch ---------------------------------------------------------------------
+def _resources(course: Course, module: Module, student: str) -> dict:
+    return {"nbgrader": {"db_url": course.db_url, "assignment": module.slug, "student": student,
+                         "notebook": module.notebook_name[: -len(".ipynb")]},
+            "metadata": {"path": "."}}
+
+
+def _start_submission(course: Course, module: Module, student: str) -> None:
+    """The submission row, as nbgrader's autograde makes it (grades are overwritten after the run)."""
+    stamp_file = course.submitted_notebook(module, student).parent / "timestamp.txt"
+    timestamp = None
+    if stamp_file.is_file():
+        try:
+            from nbgrader.utils import parse_utc
+
+            timestamp = parse_utc(stamp_file.read_text(encoding="utf-8").strip())
+        except Exception:
+            timestamp = None
+    with course.gradebook() as gb:
+        gb.update_or_create_student(student)
+        gb.update_or_create_submission(module.slug, student, **({"timestamp": timestamp} if timestamp else {}))
+
+
+def _zero(course: Course, module: Module, student: str) -> None:
+    """A submission that could not be run: every grade 0, none left for manual grading."""
+    _start_submission(course, module, student)
+    with course.gradebook() as gb:
+        sub = gb.find_submission_notebook(module.notebook_name[:-6], module.slug, student)
+        for grade in sub.grades:
+            grade.auto_score, grade.needs_manual_grade = 0, False
+        gb.db.commit()
+
+
+def _scores(course: Course, module: Module, student: str) -> tuple[float, float, int]:
+    with course.gradebook() as gb:
+        sub = gb.find_submission(module.slug, student)
+        manual = sum(1 for nb in sub.notebooks for g in nb.grades if g.needs_manual_grade)
+        return float(sub.score), float(sub.max_score), manual
+
+
+def _already_graded(course: Course, module: Module, student: str) -> bool:
+    if not course.autograded_notebook(module, student).is_file():
+        return False
+    try:
+        with course.gradebook() as gb:
+            gb.find_submission(module.slug, student)
+        return True
+    except Exception:
+        return False
+
+
+def autograde(course: Course, module: Module, students: list[str] | None = None, jobs: int | None = None,
+              timeout: float | None = None, force: bool = False, wall_clock: float | None = None,
+              progress=None) -> list[Outcome]:
+    """Grade every collected submission of `module` (or just `students`); never raises for a
+    bad submission — each gets an Outcome, graded or with the reason it could not be."""
+    from nbgrader.preprocessors import CheckCellMetadata, OverwriteCells, SaveAutoGrades
+
+    source_path, release_path = course.source_notebook(module), course.release_notebook(module)
+    if not source_path.is_file() or not release_path.is_file():
+        from tito.core.course import generate
+
+        generate(course, module)
+    source = nbformat.read(source_path, as_version=4)
+    release = nbformat.read(release_path, as_version=4)
+    jobs = max(1, int(jobs or course.jobs))
+    timeout = float(timeout or course.cell_timeout)
+    code_cells = sum(1 for c in source.cells if c.cell_type == "code")
+    wall_clock = float(wall_clock or max(60.0, timeout * code_cells + 30.0))
+
+    everyone = course.submitted_students(module)
+    if students:
+        unknown = [s for s in students if s not in everyone]
+        chosen = [s for s in everyone if s in students]
+    else:
+        unknown, chosen = [], everyone
+    outcomes: dict[str, Outcome] = {s: Outcome(s, reason="no submission collected for this student")
+                                    for s in unknown}
+    pending: list[tuple[str, Path]] = []
+    scratch = Path(tempfile.mkdtemp(prefix="tito-grade-"))
+    try:
+        for student in chosen:
+            outcome = outcomes[student] = Outcome(student)
+            if not force and _already_graded(course, module, student):
+                outcome.score, outcome.max_score, _ = _scores(course, module, student)
+                outcome.graded, outcome.skipped = True, True
+                continue
+            try:
+                submitted = _read_notebook(course.submitted_notebook(module, student))
+                nb, outcome.notes = rebuild(submitted, source, release)
+                resources = _resources(course, module, student)
+                _start_submission(course, module, student)
+                nb, _ = _quiet(OverwriteCells().preprocess, nb, resources)
+                nb, _ = CheckCellMetadata().preprocess(nb, resources)
+            except Exception as err:  # this student's file alone
+                outcome.reason = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
+                _zero(course, module, student)
+                outcome.score, outcome.max_score, _ = _scores(course, module, student)
+                continue
+            job_dir = scratch / f"job-{len(pending):04d}" / "sandbox"
+            job_dir.mkdir(parents=True)
+            nbformat.write(nb, job_dir / "in.ipynb")
+            (job_dir / "job.json").write_text(json.dumps({
+                "cell_timeout": timeout, "wall_clock": wall_clock, "memory_mb": course.memory_limit_mb,
+                "fsize_mb": 64}), encoding="utf-8")
+            pending.append((student, job_dir))
+
+        workers = [Worker() for _ in range(min(jobs, len(pending)) or 1)]
+        free = list(workers)
+        lock = threading.Lock()
+
+        def execute(item):
+            with lock:
+                worker = free.pop()
+            try:
+                return item, worker.run(item[1], wall_clock + 60)
+            finally:
+                with lock:
+                    free.append(worker)
+
+        try:
+            with ThreadPoolExecutor(max_workers=len(workers)) as pool:
+                futures = [pool.submit(execute, item) for item in pending]
+                for future in as_completed(futures):
+                    (student, job_dir), finished = future.result()
+                    _finish(course, module, outcomes[student], job_dir, finished)
+                    if progress:
+                        progress(outcomes[student])
+        finally:
+            for worker in workers:
+                worker.close()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return [outcomes[s] for s in sorted(outcomes)]
+
+
+def _finish(course: Course, module: Module, outcome: Outcome, job_dir: Path, finished: bool) -> None:
+    """Parent side, one submission at a time: scores into the gradebook, notebook to autograded/."""
+    from nbgrader.preprocessors import SaveAutoGrades
+
+    student = outcome.student
+    out = job_dir / "out.ipynb"
+    status_file = job_dir / "status.json"
+    if not finished or not out.is_file() or not status_file.is_file():
+        outcome.reason = "the grader process for this submission hung or crashed and was stopped"
+        _zero(course, module, student)
+        outcome.score, outcome.max_score, _ = _scores(course, module, student)
+        return
+    status = json.loads(status_file.read_text(encoding="utf-8"))
+    nb = nbformat.read(out, as_version=4)
+    lines = list(outcome.notes)
+    if status.get("timeouts"):
+        lines.append(f"{len(status['timeouts'])} cell(s) ran longer than the time limit and were stopped")
+    if status.get("died"):
+        lines.append(f"Grading stopped early: {status['died']}. Cells from that point on score zero; "
+                     "the cells before it were graded.")
+    if status.get("error"):
+        lines.append(f"grader error: {status['error']}")
+    if lines:
+        nb.cells.insert(0, new_markdown_cell("**Notes from the autograder**\n\n" +
+                                             "\n".join(f"- {line}" for line in lines)))
+        nb.cells[0]["id"] = "autograder-notes"
+    resources = _resources(course, module, student)
+    SaveAutoGrades().preprocess(nb, resources)
+    target = course.autograded_notebook(module, student)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stamp = course.submitted_notebook(module, student).parent / "timestamp.txt"
+    if stamp.is_file():
+        shutil.copyfile(stamp, target.parent / "timestamp.txt")
+    nbformat.write(nb, target)
+    outcome.score, outcome.max_score, manual = _scores(course, module, student)
+    outcome.notes = lines
+    outcome.graded = True
+    if manual:
+        outcome.notes.append(f"{manual} grade(s) still need manual grading")

@@ -86,7 +86,8 @@ print("NumPy's default for Python floats:", np.array([1.0, 2.0]).dtype)
 # ```
 #
 # Python calls `a.__add__(b)` for `a + b`, and `b.__radd__(a)` when `a` doesn't know how (as in
-# `2 + t`). You write `add` and `multiply`; the operators `+ * - /` (given) call them.
+# `2 + t`). You write `add` and `multiply`; the given operators `+` and `*` call them (`-` and
+# `/` are given in full: `subtract` and `divide` follow the same pattern).
 
 # %%
 bias = np.array([10.0, 20.0, 30.0])
@@ -101,8 +102,9 @@ print((np.arange(4.0).reshape(4, 1) * bias).shape)  # (4, 1) * (3,) -> (4, 3)
 # layer is exactly this: `(batch, features_in) @ (features_in, features_out)`. With more than two
 # axes, the last two are the matrices and the leading axes are a batch.
 #
-# When the inner dimensions don't agree, NumPy's message is cryptic. Your `matmul` raises a
-# `ValueError` that names both shapes.
+# When the inner dimensions don't agree, NumPy's error describes its internal signature
+# `(n?,k),(k,m?)->(n?,m?)`, not your data. Your `matmul` raises a `ValueError` that names both
+# shapes.
 
 # %%
 x = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])   # (3, 2)
@@ -145,8 +147,8 @@ print(scores - scores.mean(axis=1, keepdims=True))
 # - `_to_numpy` turns accepted data into an array, with clear errors for everything else.
 # - `_operand` reads the other operand of an operation: a `Tensor` gives its `_data`, a number
 #   stays a number, a list or array is converted like `Tensor(...)` would. For any other type it
-#   returns `NotImplemented` — Python then asks the other object (its `__radd__`, …). That is what
-#   lets module 07's `Variable` (a subclass of `Tensor`) take over `tensor + variable`.
+#   returns `NotImplemented`, and so do the operators — Python then asks the other object (its
+#   `__radd__`, …), so types `Tensor` has never heard of can still combine with it.
 # - `_result` wraps a NumPy result as a `Tensor`. It keeps NumPy's dtype except one case: a
 #   `float64` result becomes `float32` unless an input tensor was already `float64`
 #   (so `int_tensor / 2` is `float32`, but a `float64` tensor stays `float64`).
@@ -154,7 +156,8 @@ print(scores - scores.mean(axis=1, keepdims=True))
 #   `Tensor`; `__array__` makes `np.asarray(t)` return the array.
 #
 # Inside the class, read operands through `self._data` and `_operand(other)`, never through
-# `.data` (a subclass may redefine `data`).
+# `.data`: module 07's `Variable`, a subclass, redefines `data`, and this code must still work on
+# it.
 #
 # Fill in the parts marked `TODO` (each replaces a `raise NotImplementedError()`). Then run the tests
 # after the class, one per step.
@@ -670,10 +673,11 @@ print(np.maximum(z, 0), np.exp(z), np.tanh(z))
 print(z > 0, z[1:], z[z > 0], np.asarray(z).dtype)
 
 # %% [markdown]
-# Finally, why `NotImplemented` matters. An operator that meets a type it doesn't know returns
-# `NotImplemented`, and Python asks the other operand. A subclass's reflected operator is even
-# tried *first*. Here a tiny subclass takes over `tensor + tagged`, and NumPy hands `np.exp` to
-# its `__array_ufunc__`. Module 07's `Variable` uses exactly this to record a computation graph.
+# Finally, how a richer type takes over. An operator that meets a type it doesn't know returns
+# `NotImplemented`, and Python asks the other operand. When the right operand is a *subclass* that
+# overrides the reflected operator (`__radd__`, …), Python even asks it first; NumPy likewise asks
+# a subclass's `__array_ufunc__` first. Here a tiny subclass takes over `tensor + tagged` and
+# `np.exp(tagged)`. Module 07's `Variable` uses exactly this to record a computation graph.
 
 # %%
 class Tagged(Tensor):

@@ -55,18 +55,22 @@ def conv2d_vectorized(x, weight, bias=None):
     N, C, H, W = x.shape
     out_channels, _, kH, kW = weight.shape
     oh, ow = H - kH + 1, W - kW + 1
-    # TODO: sum over offsets (i, j) of  slice -> (N, oh, ow, C) -> (N*oh*ow, C)  @  weight[:, :, i, j].T
+    # TODO: sum over offsets (i, j) of  (flattened slice of xh) @ (that offset's block of wm).
     # HINTS:
-    # - patch = x[:, :, i:i + oh, j:j + ow].transpose(0, 2, 3, 1).reshape(N * oh * ow, C)
+    # - xh = x.transpose(0, 2, 3, 1); wm = weight.transpose(2, 3, 1, 0).reshape(kH * kW * C, out_channels)
+    # - patch = xh[:, i:i + oh, j:j + ow, :].reshape(N * oh * ow, C); block: k = (i * kW + j) * C,
+    #   wm[k:k + C]
     # - start with total = None and add each product; a Python `sum()` would add a plain 0 first.
     # - if bias is not None: total = total + bias   (broadcasts over rows, like Dense)
     # - finish with total.reshape(N, oh, ow, out_channels).transpose(0, 3, 1, 2)
     ### BEGIN SOLUTION
+    xh = x.transpose(0, 2, 3, 1)                                        # (N, H, W, C)
+    wm = weight.transpose(2, 3, 1, 0).reshape(kH * kW * C, out_channels)  # rows in (i, j, c) order
     total = None
     for i in range(kH):
         for j in range(kW):
-            patch = x[:, :, i:i + oh, j:j + ow].transpose(0, 2, 3, 1).reshape(N * oh * ow, C)
-            term = patch @ weight[:, :, i, j].T
+            k = (i * kW + j) * C
+            term = xh[:, i:i + oh, j:j + ow, :].reshape(N * oh * ow, C) @ wm[k:k + C]
             total = term if total is None else total + term
     if bias is not None:
         total = total + bias

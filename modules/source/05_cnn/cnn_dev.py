@@ -158,27 +158,38 @@ print(Y)   # the same [[6, 8], [12, 14]] as the worked example
 #
 # $$Y[n, o, r, c] = \sum_{ch, i, j} X[n, ch, r+i, c+j]\; W[o, ch, i, j]$$
 #
-# For one offset `(i, j)` the sum over channels is a matrix product. Move the channel axis of the
-# slice `X[:, :, i:i+oh, j:j+ow]` to the end, `(N, oh, ow, C)`, flatten it to a matrix with one row
-# per output pixel, `(N·oh·ow, C)`, and multiply by that offset's weights `W[:, :, i, j].T`,
-# `(C, out)`: the result holds, for every output pixel, its `out` channel values. Add the `kH·kW`
-# products up, add a bias per output channel, reshape to `(N, oh, ow, out)` and move the
-# channels back: `(N, out, oh, ow)`.
+# For one offset `(i, j)` the sum over channels is a matrix product:
+#
+# - **Input side.** Put the channel axis last, once: `xh = x.transpose(0, 2, 3, 1)`, shape
+#   `(N, H, W, C)`. The slice `xh[:, i:i+oh, j:j+ow, :]` flattened to `(N·oh·ow, C)` has one row
+#   per output pixel.
+# - **Weight side.** Move the weight's axes to `(kH, kW, C, out)` and flatten it to a matrix
+#   `(kH·kW·C, out)`. Its rows come in blocks of `C`: block `k = i·kW + j`, rows `k·C` to
+#   `k·C + C - 1`, holds the `(C, out)` weights of offset `(i, j)`.
+#
+# Multiply each slice by its block, add the `kH·kW` products, add a bias per output channel,
+# reshape to `(N, oh, ow, out)` and move the channels back: `(N, out, oh, ow)`.
 #
 # ### How this relates to im2col
 #
-# Frameworks often compute convolution with **im2col**: copy every `C × kH × kW` window into one
-# row of a big matrix `(N·oh·ow, C·kH·kW)` and do a single matrix product with the weights
-# reshaped to `(C·kH·kW, out)`. NumPy can build that matrix without copying, as a view, with
-# `sliding_window_view`: the reference below is im2col followed by the product, written with
-# `einsum`.
+# Frameworks often compute convolution with **im2col**: copy every window into one row of a big
+# matrix `(N·oh·ow, kH·kW·C)` and do a single matrix product with the weight matrix
+# `(kH·kW·C, out)` — the same weight matrix as ours. NumPy can even build the big matrix as a view,
+# without copying, with `sliding_window_view`: the reference below is im2col followed by the
+# product, written with `einsum`.
 #
-# Our version is the same computation with the big product split by columns: the columns of the
-# im2col matrix that belong to offset `(i, j)` are exactly our shifted slice, and a product
-# `[A₁ A₂ …] @ [B₁; B₂; …]` equals `A₁@B₁ + A₂@B₂ + …`. Why not build the im2col matrix? It needs
-# stride tricks or a concatenation, which autograd (module 07) will not support. Slicing,
-# `transpose`, `reshape`, `@` and `+` it will — so the layer you write here becomes trainable later
-# without changes.
+# Our version is the same computation with the big product split into blocks: the columns of the
+# im2col matrix that belong to offset `(i, j)` are exactly our flattened slice, and
+# `[A₁ A₂ …] @ [B₁; B₂; …] = A₁@B₁ + A₂@B₂ + …`. Why not build the im2col matrix? It needs stride
+# tricks or a concatenation, which autograd (module 07) will not support. Slicing, `transpose`,
+# `reshape`, `@` and `+` it will — so the layer you write here becomes trainable later without
+# changes.
+#
+# A practical detail: NumPy's `@` is fast (it calls BLAS) only when each operand is laid out
+# row- or column-contiguous in memory. The blocks of the weight matrix are (where the reshape
+# can't keep that layout, NumPy copies the data into it); a slice such as `weight[:, :, i, j].T`
+# is not, and on a batch of 32×32 RGB images it made each product hundreds of times slower when
+# we measured it.
 
 # %%
 from numpy.lib.stride_tricks import sliding_window_view
@@ -207,18 +218,22 @@ def conv2d_vectorized(x, weight, bias=None):
     N, C, H, W = x.shape
     out_channels, _, kH, kW = weight.shape
     oh, ow = H - kH + 1, W - kW + 1
-    # TODO: sum over offsets (i, j) of  slice -> (N, oh, ow, C) -> (N*oh*ow, C)  @  weight[:, :, i, j].T
+    # TODO: sum over offsets (i, j) of  (flattened slice of xh) @ (that offset's block of wm).
     # HINTS:
-    # - patch = x[:, :, i:i + oh, j:j + ow].transpose(0, 2, 3, 1).reshape(N * oh * ow, C)
+    # - xh = x.transpose(0, 2, 3, 1); wm = weight.transpose(2, 3, 1, 0).reshape(kH * kW * C, out_channels)
+    # - patch = xh[:, i:i + oh, j:j + ow, :].reshape(N * oh * ow, C); block: k = (i * kW + j) * C,
+    #   wm[k:k + C]
     # - start with total = None and add each product; a Python `sum()` would add a plain 0 first.
     # - if bias is not None: total = total + bias   (broadcasts over rows, like Dense)
     # - finish with total.reshape(N, oh, ow, out_channels).transpose(0, 3, 1, 2)
     ### BEGIN SOLUTION
+    xh = x.transpose(0, 2, 3, 1)                                        # (N, H, W, C)
+    wm = weight.transpose(2, 3, 1, 0).reshape(kH * kW * C, out_channels)  # rows in (i, j, c) order
     total = None
     for i in range(kH):
         for j in range(kW):
-            patch = x[:, :, i:i + oh, j:j + ow].transpose(0, 2, 3, 1).reshape(N * oh * ow, C)
-            term = patch @ weight[:, :, i, j].T
+            k = (i * kW + j) * C
+            term = xh[:, i:i + oh, j:j + ow, :].reshape(N * oh * ow, C) @ wm[k:k + C]
             total = term if total is None else total + term
     if bias is not None:
         total = total + bias
@@ -457,9 +472,11 @@ assert flatten(Tensor(np.ones((2, 3, 4)))).shape == (1, 24)
 # %% [markdown]
 # ## See it: an edge detector on a handwritten digit
 #
-# A kernel that subtracts the left neighbour from the right one responds where brightness changes
-# from left to right — vertical edges; its transpose finds horizontal edges. Here are both,
-# applied with your `conv2d_naive` to a digit from the data set of module 06.
+# A kernel that subtracts the pixels on the left from those on the right responds where brightness
+# changes from left to right — vertical edges; its transpose finds horizontal edges. Here are
+# both, applied with your `conv2d_naive` to a digit from the data set of module 06: red where ink
+# begins (going right, or down), blue where it ends, white where nothing changes. The maps are
+# 6×6: a valid convolution with a 3×3 kernel loses one pixel on each side.
 
 # %%
 if SHOW:
@@ -475,7 +492,11 @@ if SHOW:
             "horizontal edges": conv2d_naive(digit, vertical.T)}
     fig, axes = plt.subplots(1, 3, figsize=(9, 3))
     for ax, (title, image) in zip(axes, maps.items()):
-        ax.imshow(image, cmap="gray" if title == "digit" else "coolwarm")
+        if title == "digit":
+            ax.imshow(image, cmap="gray_r")
+        else:
+            limit = np.abs(image).max()
+            ax.imshow(image, cmap="bwr", vmin=-limit, vmax=limit)
         ax.set_title(title)
         ax.axis("off")
     plt.show()

@@ -171,7 +171,9 @@ def check_notebook(nb, path: Path) -> list[Problem]:
             grade_ids[grade_id] = line
         if meta.get("grade") and not meta.get("points"):
             problems.append(Problem(path, line, f"graded cell {grade_id!r} has no points"))
-        if meta.get("solution") and cell.cell_type == "code" and not has_solution_markers:
+        # (a student's .ipynb has had its markers replaced by nbgrader: nothing to check there)
+        if meta.get("solution") and cell.cell_type == "code" and not has_solution_markers \
+                and path.suffix != ".ipynb":
             problems.append(Problem(path, line, f"solution cell {grade_id!r} has no `### BEGIN SOLUTION` / "
                                     "`### END SOLUTION` markers (nbgrader would replace the whole cell, "
                                     "`#| export` line included)"))

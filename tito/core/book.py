@@ -276,8 +276,9 @@ def book_toc(chapters: list[Chapter]) -> dict:
 # --------------------------------------------------------------------------- the build
 
 def build(root: Path | None = None, edition: str | None = None, jobs: int | None = None,
-          progress=None) -> BuildResult:
-    """Build the book for one edition into book/_build/<edition>/html; return what was built."""
+          progress=None, out: Path | None = None) -> BuildResult:
+    """Build the book for one edition into `out` (default book/_build/<edition>): the generated
+    sources in out/source, the site in out/html. Return what was built."""
     from tito.core.settings import find_root
 
     root = Path(root) if root else find_root()
@@ -289,8 +290,6 @@ def build(root: Path | None = None, edition: str | None = None, jobs: int | None
     total_start = time.perf_counter()
     say = progress or (lambda message: None)
 
-    # The intro's course map and the chapters import tito/tinytorch from this project.
-    os.environ["TINYTORCH_ROOT"] = str(root)
     tasks = [("page", name) for name in STATIC_PAGES] + [("module", m) for m in all_modules(root)]
 
     def run(task):
@@ -302,19 +301,28 @@ def build(root: Path | None = None, edition: str | None = None, jobs: int | None
         return chapter
 
     start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(run, task) for task in tasks]
-        chapters, errors = [], []
-        for future in futures:
-            try:
-                chapters.append(future.result())
-            except BookError as err:
-                errors.append(str(err))
+    # Kernels inherit the environment: the intro's course map finds this project through it.
+    saved = os.environ.get("TINYTORCH_ROOT")
+    os.environ["TINYTORCH_ROOT"] = str(root)
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(run, task) for task in tasks]
+            chapters, errors = [], []
+            for future in futures:
+                try:
+                    chapters.append(future.result())
+                except BookError as err:
+                    errors.append(str(err))
+    finally:
+        if saved is None:
+            os.environ.pop("TINYTORCH_ROOT", None)
+        else:
+            os.environ["TINYTORCH_ROOT"] = saved
     if errors:
         raise BookError("the book was not built:\n  " + "\n  ".join(errors))
     execute_seconds = time.perf_counter() - start
 
-    out = build_dir(root, edition)
+    out = Path(out) if out else build_dir(root, edition)
     source = out / "source"
     if source.exists():
         shutil.rmtree(source)
@@ -335,7 +343,7 @@ def build(root: Path | None = None, edition: str | None = None, jobs: int | None
 
     say("running Jupyter Book (Sphinx)")
     start = time.perf_counter()
-    site = html_dir(root, edition)
+    site = out / "html"
     if site.exists():
         shutil.rmtree(site)
     _run_jupyter_book(source, out)

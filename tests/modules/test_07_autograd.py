@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from strategies import FAST, arrays, axes_for, broadcastable_pairs, matmul_pairs, shapes
 from tinytorch.core.activations import ReLU, Sigmoid, Softmax, Tanh
-from tinytorch.core.autograd import Variable, add, multiply, subtract
+from tinytorch.core.autograd import Variable, add, multiply, subtract, topological_order
 from tinytorch.core.cnn import Conv2D, MultiChannelConv2D, flatten_batch
 from tinytorch.core.layers import Dense, make_parameter
 from tinytorch.core.networks import Sequential, create_mlp
@@ -240,10 +240,11 @@ def test_float32_end_to_end():
     w = Variable(np.ones((3, 2), dtype=np.float32))
     b = Variable(np.zeros(2, dtype=np.float32))
     x = Tensor([[1.0, 2.0, 3.0]])
-    loss = ((np.tanh(x @ w + b) * 2.5 - 1) ** 2).mean()
+    loss = ((np.tanh(x @ w + b) * 2.5 - np.maximum(x @ w, 0) - 1) ** 2).mean()
     assert loss.dtype == np.float32
     loss.backward()
     assert w.grad.dtype == np.float32 and b.grad.dtype == np.float32
+    assert all(node.dtype == np.float32 for node in topological_order(loss))
     assert Variable(2.0).dtype == np.float32 and Variable([1, 2]).dtype == np.float32
 
 

@@ -103,7 +103,7 @@ class Variable(Tensor):
             raise RuntimeError("backward() on a Variable that does not require gradients "
                                "(none of its inputs has requires_grad=True)")
         if gradient is None:
-            seed = np.ones_like(self._data)
+            seed = np.ones(self._data.shape, self._data.dtype)
         else:
             seed = np.asarray(gradient._data if isinstance(gradient, Variable) else
                               gradient.data if isinstance(gradient, Tensor) else gradient,
@@ -154,7 +154,7 @@ class Variable(Tensor):
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         return _array_ufunc(ufunc, method, inputs, kwargs)
 
-# %% modules/source/07_autograd/autograd_dev.py #54bd458b
+# %% modules/source/07_autograd/autograd_dev.py #c1e28a76
 def _lift(x):
     """Operands become Variables; plain Tensors, arrays and numbers become constants."""
     if isinstance(x, Variable):
@@ -175,10 +175,17 @@ def _result(value, name, *edges):
     """A new Variable for `value`; `edges` are `(input, backward_rule)` pairs."""
     out = Variable.__new__(Variable)
     out._data = value if type(value) is np.ndarray else np.asarray(value)
-    out._tensor, out.grad = None, None
-    edges = tuple(edge for edge in edges if edge[0].requires_grad)
+    out._tensor = out.grad = None
+    edges = [edge for edge in edges if edge[0].requires_grad]
     out.requires_grad = bool(edges)
     out.grad_fn = GradFn(name, edges) if edges else None
+    return out
+
+
+def _leaf_grad(g):
+    """A gradient array wrapped as a Variable that needs no gradient itself."""
+    out = Variable.__new__(Variable)
+    out._data, out._tensor, out.grad, out.grad_fn, out.requires_grad = g, None, None, None, False
     return out
 
 
@@ -192,7 +199,7 @@ def unbroadcast(g, shape):
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     if stretched:
         g = g.sum(axis=stretched, keepdims=True)
-    return g.reshape(shape)
+    return g if g.shape == shape else g.reshape(shape)
 
 # %% modules/source/07_autograd/autograd_dev.py #basic-ops
 def add(a, b):
@@ -266,7 +273,7 @@ def backpropagate(root, seed):
         if node.grad_fn is None:                      # a leaf: keep the gradient
             if g.dtype != node._data.dtype or not g.flags.writeable:
                 g = g.astype(node._data.dtype)
-            node.grad = Variable(g if node.grad is None else node.grad._data + g, requires_grad=False)
+            node.grad = _leaf_grad(g if node.grad is None else node.grad._data + g)
             continue
         for parent, rule in node.grad_fn.edges:
             parent_grad = rule(g)
@@ -274,7 +281,7 @@ def backpropagate(root, seed):
             grads[key] = grads[key] + parent_grad if key in grads else parent_grad
     ### END SOLUTION
 
-# %% modules/source/07_autograd/autograd_dev.py #6583e10f
+# %% modules/source/07_autograd/autograd_dev.py #028f708f
 def divide(a, b):
     """a / b."""
     a, b = _lift(a), _lift(b)
@@ -306,33 +313,39 @@ def _compare(op, a, b):
     return Variable(op(_lift(a)._data, _lift(b)._data), requires_grad=False)
 
 
+def _spread(g, shape, axis, keepdims):
+    """Copy gradient `g` of a reduction back over the reduced axes: an array of `shape`."""
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    full = np.empty(shape, dtype=g.dtype)
+    full[...] = g
+    return full
+
+
 def reduce_sum(a, axis=None, keepdims=False):
     """Sum over `axis` (all axes when None)."""
-    shape = a.shape
-    def rule(g):
-        if axis is not None and not keepdims:
-            g = np.expand_dims(g, axis)
-        return np.broadcast_to(g, shape)
-    return _result(np.sum(a._data, axis=axis, keepdims=keepdims), "Sum", (a, rule))
+    return _result(a._data.sum(axis=axis, keepdims=keepdims), "Sum",
+                   (a, lambda g: _spread(g, a.shape, axis, keepdims)))
 
 
 def reduce_mean(a, axis=None, keepdims=False):
-    """Mean over `axis` (all axes when None): the sum divided by the count."""
-    total = reduce_sum(a, axis, keepdims)
-    return divide(total, max(a.size // max(total.size, 1), 1))
+    """Mean over `axis` (all axes when None): each input gets g / (number of values averaged)."""
+    total = a._data.sum(axis=axis, keepdims=keepdims)
+    count = max(a._data.size // max(np.size(total), 1), 1)
+    out = total / count
+    return _result(out, "Mean", (a, lambda g: _spread(g / count, a.shape, axis, keepdims)))
 
 
 def reduce_max(a, axis=None, keepdims=False):
     """Maximum over `axis`; the gradient is shared equally by tied maxima."""
-    top = np.max(a._data, axis=axis, keepdims=True)
+    top = a._data.max(axis=axis, keepdims=True)
     def rule(g):
         if axis is not None and not keepdims:
             g = np.expand_dims(g, axis)
-        winners = a._data == np.max(a._data, axis=axis, keepdims=True)
-        return g * winners / np.sum(winners, axis=axis, keepdims=True)
-    if not keepdims:
-        top = top.reshape(()) if axis is None else np.squeeze(top, axis=axis)
-    return _result(top, "Max", (a, rule))
+        winners = a._data == top
+        return g * winners / winners.sum(axis=axis, keepdims=True)
+    out = top if keepdims else (top.reshape(()) if axis is None else np.squeeze(top, axis=axis))
+    return _result(out, "Max", (a, rule))
 
 
 def reshape(a, shape):
@@ -388,15 +401,14 @@ def sqrt(a):
 
 
 def _wins(mine, other, strict):
-    """1.0 where `mine` is the larger (strictly, or also on ties), else 0.0."""
-    won = np.greater(mine, other) if strict else np.greater_equal(mine, other)
-    return won.astype(mine.dtype if mine.dtype.kind == "f" else np.float32)
+    """True where `mine` is the larger (strictly, or also on ties); g * mask keeps g's dtype."""
+    return np.greater(mine, other) if strict else np.greater_equal(mine, other)
 
 
 def maximum(a, b):
     """Elementwise max; on a tie the gradient goes to `b` (so ReLU = maximum(x, 0) has slope 0 at 0)."""
     a, b = _lift(a), _lift(b)
-    A, B = np.asarray(a._data), np.asarray(b._data)
+    A, B = a._data, b._data              # a number stays a number: float32 stays float32
     return _result(np.maximum(A, B), "Maximum",
                    (a, lambda g: unbroadcast(g * _wins(A, B, True), a.shape)),
                    (b, lambda g: unbroadcast(g * _wins(B, A, False), b.shape)))
@@ -405,14 +417,15 @@ def maximum(a, b):
 def minimum(a, b):
     """Elementwise min; on a tie the gradient goes to `b`."""
     a, b = _lift(a), _lift(b)
-    A, B = np.asarray(a._data), np.asarray(b._data)
+    A, B = a._data, b._data              # a number stays a number: float32 stays float32
     return _result(np.minimum(A, B), "Minimum",
                    (a, lambda g: unbroadcast(g * _wins(B, A, True), a.shape)),
                    (b, lambda g: unbroadcast(g * _wins(A, B, False), b.shape)))
 
 # %% modules/source/07_autograd/autograd_dev.py #matmul
 def _swap(m):
-    return np.swapaxes(m, -1, -2)
+    """Transpose the last two axes (the matrix transpose, also for stacks of matrices)."""
+    return m.mT
 
 
 def matmul(a, b):

@@ -19,13 +19,13 @@ def gradient_descent_step(parameter, learning_rate):
         _update(parameter, learning_rate * parameter.grad.data.data)
     ### END SOLUTION
 
-# %% modules/source/08_optimizers/optimizers_dev.py #2e29ddf9
+# %% modules/source/08_optimizers/optimizers_dev.py #35e2627f
 def _update(param, step):
     """param.data ← param.data − step, in place when possible."""
     values = param.data.data
-    if values.flags.writeable and np.can_cast(np.result_type(values, step), values.dtype, "same_kind"):
+    try:
         np.subtract(values, step, out=values, casting="same_kind")
-    else:
+    except (TypeError, ValueError):      # read-only, integer, or a step of another shape
         param.data = Tensor(values - step)
 
 

@@ -64,9 +64,9 @@ def gradient_descent_step(parameter, learning_rate):
 def _update(param, step):
     """param.data ← param.data − step, in place when possible."""
     values = param.data.data
-    if values.flags.writeable and np.can_cast(np.result_type(values, step), values.dtype, "same_kind"):
+    try:
         np.subtract(values, step, out=values, casting="same_kind")
-    else:
+    except (TypeError, ValueError):      # read-only, integer, or a step of another shape
         param.data = Tensor(values - step)
 
 

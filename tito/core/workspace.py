@@ -1,0 +1,300 @@
+"""Student workspaces: `tito nbgrader release --to DIR`, the leak check, and `tito test` there.
+
+A workspace is a folder a student installs with `pip install -e DIR`:
+
+    DIR/settings.ini                              the course's settings plus `[workspace] student = true`
+    DIR/pyproject.toml                            installs `tinytorch` and `tito` from DIR
+    DIR/README.md                                 the three commands a student needs
+    DIR/modules/source/NN_name/name_dev.ipynb     the student notebooks (solutions stubbed, no hidden tests)
+    DIR/tito/                                     the tito CLI
+    DIR/tinytorch/                                exported from those notebooks: stubs raise NotImplementedError
+
+There are no `_dev.py` sources, so the registry takes each module's source to be the student's
+notebook: `tito export 01` exports the student's own code into DIR/tinytorch, and `tito test 01`
+runs `nbgrader validate` on the notebook with DIR first on PYTHONPATH, so later modules import
+the student's own earlier work. The `[workspace]` section is how tito knows it is in one.
+"""
+from __future__ import annotations
+
+import configparser
+import json
+import keyword
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tito.core import exporter
+from tito.core.course import Course, _quiet, generate
+from tito.core.notebook import MARKERS, read_source
+from tito.core.registry import Module, all_modules
+from tito.core.settings import TitoError
+
+MIN_SECRET = 12          # shorter lines (`return out`, `else:`) are too common to prove a leak
+MIN_NAMES = 3            # nor do lines with fewer names/numbers/strings (`except ValueError:`)
+_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d*)?|\"[^\"]*\"|'[^']*'")
+
+
+def _specific(text: str) -> bool:
+    """Specific enough that finding it elsewhere means it was copied from a solution."""
+    names = [t for t in _TOKEN.findall(text) if not keyword.iskeyword(t)]
+    return len(text) >= MIN_SECRET and len(names) >= MIN_NAMES
+
+
+def is_workspace(root: Path) -> bool:
+    parser = configparser.ConfigParser(inline_comment_prefixes=("#", ";"))
+    parser.read(Path(root) / "settings.ini")
+    return parser.getboolean("workspace", "student", fallback=False)
+
+
+# ---- the leak check ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Secret:
+    module: str
+    cell: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Leak:
+    file: Path
+    line: int
+    text: str
+    secret: Secret
+
+    def __str__(self) -> str:
+        return (f"{self.file}:{self.line}: a line from the {self.secret.kind} block of "
+                f"{self.secret.module} cell {self.secret.cell!r}: {self.text[:80]!r}")
+
+
+def secret_lines(modules: list[Module]) -> dict[str, Secret]:
+    """Every line inside a BEGIN/END SOLUTION or HIDDEN TESTS block of the sources (stripped),
+    minus lines that the sources also show outside such blocks (those are public anyway)."""
+    secrets: dict[str, Secret] = {}
+    public: set[str] = set()
+    for module in modules:
+        nb = read_source(module.source)
+        for index, cell in enumerate(nb.cells):
+            cell_name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
+            inside = None
+            for line in cell.source.splitlines():
+                text = line.strip()
+                opened = [kind for kind, (begin, _) in MARKERS.items() if text == begin]
+                closed = [kind for kind, (_, end) in MARKERS.items() if text == end]
+                if opened:
+                    inside = opened[0]
+                elif closed:
+                    inside = None
+                elif inside:
+                    if _specific(text):
+                        secrets.setdefault(text, Secret(module.slug, cell_name, inside))
+                else:
+                    public.add(text)
+    return {line: where for line, where in secrets.items() if line not in public}
+
+
+def _lines_of(path: Path):
+    """(line number, stripped text) of a file; for notebooks, of every cell's source and output."""
+    raw = path.read_bytes()
+    if b"\0" in raw[:4096]:
+        return
+    text = raw.decode("utf-8", errors="replace")
+    if path.suffix == ".ipynb":
+        try:
+            nb = json.loads(text)
+        except ValueError:
+            nb = None
+        if isinstance(nb, dict):
+            for index, cell in enumerate(nb.get("cells", []), start=1):
+                chunks = [cell.get("source", "")]
+                for output in cell.get("outputs", []):
+                    chunks += [output.get("text", "")] + list(output.get("data", {}).values())
+                for chunk in chunks:
+                    chunk = "".join(chunk) if isinstance(chunk, list) else str(chunk)
+                    for line in chunk.splitlines():
+                        yield index, line.strip()
+    for number, line in enumerate(text.splitlines(), start=1):
+        yield number, line.strip()
+
+
+def find_leaks(folder: Path, secrets: dict[str, Secret]) -> list[Leak]:
+    leaks = []
+    for path in sorted(Path(folder).rglob("*")):
+        if not path.is_file():
+            continue
+        for number, text in _lines_of(path):
+            secret = secrets.get(text)
+            if secret is not None:
+                leaks.append(Leak(path.relative_to(folder), number, text, secret))
+    return leaks
+
+
+# ---- release ----------------------------------------------------------------------------------
+@dataclass
+class ReleaseResult:
+    destination: Path
+    written: list[Module] = field(default_factory=list)
+    kept: list[Module] = field(default_factory=list)       # the student's notebook was already there
+    package_files: list[Path] = field(default_factory=list)
+
+
+PYPROJECT = """\
+# A TinyTorch student workspace, written by `tito nbgrader release`.
+# Install it with:  pip install -e .
+[build-system]
+requires = ["setuptools>=69"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "tinytorch"
+version = "{version}"
+description = "My TinyTorch: the deep-learning framework I build in the course notebooks"
+requires-python = ">=3.10"
+dependencies = {dependencies}
+
+[project.scripts]
+tito = "tito.main:main"
+
+[tool.setuptools.packages.find]
+include = ["tinytorch*", "tito*"]
+
+[tool.nbdev]
+lib_name = "tinytorch"
+lib_path = "tinytorch"
+nbs_path = "modules/source"
+update_pyproject = false
+"""
+
+README = """\
+# My TinyTorch workspace
+
+Your notebooks are in `modules/source/NN_name/name_dev.ipynb`. For each module:
+
+```bash
+jupyter lab modules/source/01_tensor/tensor_dev.ipynb   # implement the TODOs
+tito export 01      # copy your `#| export` cells into tinytorch/core/
+tito test 01        # run the notebook's tests (nbgrader validate) against your package
+```
+
+Later modules import your own earlier work (`from tinytorch.core.tensor import Tensor`), so
+export each module before moving on. Install once with `pip install -e .` from this folder.
+"""
+
+
+def _dependencies(root: Path) -> list[str]:
+    try:
+        import tomllib
+
+        project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+        return list(project.get("dependencies", []))
+    except (OSError, KeyError, ValueError):
+        return ["numpy>=2.0", "jupytext>=1.19", "nbgrader>=0.9.6,<0.10", "nbdev>=3.3,<4",
+                "nbformat>=5.10", "nbconvert>=7.16", "nbclient>=0.10", "typer>=0.15", "rich>=13"]
+
+
+def _version(root: Path) -> str:
+    found = re.search(r'__version__\s*=\s*"([^"]+)"', (root / "tinytorch" / "__init__.py").read_text(encoding="utf-8")) \
+        if (root / "tinytorch" / "__init__.py").is_file() else None
+    return found.group(1) if found else "0.1.0"
+
+
+def release(course: Course, modules: list[Module], destination: Path, force: bool = False,
+            student_notebook=None) -> ReleaseResult:
+    """Write (or update) a student workspace. A student's existing notebook is never replaced
+    unless `force`. Nothing is written when the leak check finds a line of a solution or hidden
+    test anywhere in what would be written: the error names file, line, module and cell.
+
+    `student_notebook(module) -> Path` picks the notebook to release (default: nbgrader's release
+    version, regenerated from the source); tests use it to prove the leak check bites."""
+    root = course.root
+    destination = Path(destination).resolve()
+    if destination == root:
+        raise TitoError("--to must be a new folder, not the course repository itself")
+    result = ReleaseResult(destination)
+    to_write = []
+    for module in modules:
+        existing = destination / "modules" / "source" / module.slug / module.notebook_name
+        (result.kept if existing.is_file() and not force else to_write).append(module)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".tito-release-", dir=destination.parent))
+    try:
+        version = _version(root)
+        (staging / "settings.ini").write_text(
+            (root / "settings.ini").read_text(encoding="utf-8").rstrip() +
+            "\n\n[workspace]\n# This folder is a student workspace: `tito export` exports the notebooks in\n"
+            "# modules/source/, `tito test` runs nbgrader validate on them.\nstudent = true\n",
+            encoding="utf-8")
+        (staging / "pyproject.toml").write_text(
+            PYPROJECT.format(version=version, dependencies=json.dumps(_dependencies(root))), encoding="utf-8")
+        (staging / "README.md").write_text(README, encoding="utf-8")
+        shutil.copytree(root / "tito", staging / "tito",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
+        (staging / "tinytorch").mkdir()
+        shutil.copyfile(root / "tinytorch" / "__init__.py", staging / "tinytorch" / "__init__.py")
+        staged_modules = []
+        for module in to_write:
+            notebook = student_notebook(module) if student_notebook else generate(course, module).release
+            target = staging / "modules" / "source" / module.slug / module.notebook_name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(notebook, target)
+            staged_modules.append(Module(module.number, module.name, target.parent))
+        exported = exporter.export(staged_modules) if staged_modules else []
+        leaks = find_leaks(staging, secret_lines(all_modules(root)))
+        if leaks:
+            shown = "\n".join(f"  {leak}" for leak in leaks[:20])
+            more = f"\n  … and {len(leaks) - 20} more" if len(leaks) > 20 else ""
+            raise TitoError(f"release stopped: solution or hidden-test lines would reach the student "
+                            f"workspace (nothing was written):\n{shown}{more}")
+        # Move into place: tito is replaced whole, a student's existing notebooks stay.
+        shutil.rmtree(destination / "tito", ignore_errors=True)
+        for path in sorted(staging.rglob("*")):
+            if path.is_dir():
+                continue
+            target = destination / path.relative_to(staging)
+            if target.name == "__init__.py" and target.exists():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+        result.written = list(to_write)
+        result.package_files = [destination / r.target.relative_to(staging) for r in exported]
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return result
+
+
+# ---- tito test in a workspace -------------------------------------------------------------------
+@dataclass
+class Validation:
+    module: Module
+    passed: bool
+    failures: list[str]
+
+
+def validate(module: Module, timeout: int = 60) -> Validation:
+    """`nbgrader validate` on the student's notebook, with the workspace's own package first."""
+    from nbgrader.validator import Validator
+
+    root = module.root
+    notebook = module.folder / module.notebook_name
+    if not notebook.is_file():
+        raise TitoError(f"{notebook} not found: this module has not been released to this workspace")
+    course = Course(root=root, directory=Path(tempfile.gettempdir()), cell_timeout=timeout)
+    config = course.config()
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(root)] + ([old] if old else []))
+    try:
+        results = _quiet(Validator(config=config).validate, str(notebook))
+    finally:
+        if old is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = old
+    failures = []
+    for kind in ("type_changed", "changed", "failed"):
+        for item in results.get(kind, []):
+            first = item.get("source", "").splitlines()[0][:60] if item.get("source") else ""
+            detail = (item.get("raw_error") or "").strip().splitlines()
+            failures.append(f"{kind.replace('_', ' ')}: {first}" + (f" — {detail[-1][:160]}" if detail else ""))
+    return Validation(module, not failures, failures)

@@ -196,6 +196,8 @@ class DataLoader:
         # TODO: for each slice of self._order() of length batch_size, yield a pair of Tensors:
         #       the samples' data stacked along a new first axis, and their labels as a 1-D array.
         # HINTS:
+        # - `yield` each pair: a method with `yield` is a generator, and a fresh one (a new
+        #   epoch, with a new order) starts every time a `for` loop calls iter(loader).
         # - order = self._order(); batch = order[start:start + self.batch_size]
         # - data, label = self.dataset[int(i)]; their NumPy arrays are data.data and label.data
         # - np.stack(list_of_arrays) and np.array(list_of_labels)

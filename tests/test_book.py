@@ -169,12 +169,12 @@ def browser():
 
 
 WAIT_FOR_MATH = """async () => {
-    const uses = document.querySelector('script[src*="tex-mml-chtml"]');
-    if (!uses) return false;
+    if (!document.querySelector('script[src*="tex-mml-chtml"]')) return 'no MathJax on this page';
     for (let i = 0; i < 200 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++)
         await new Promise(r => setTimeout(r, 50));
+    if (!(window.MathJax && MathJax.startup)) return 'MathJax did not load';
     await MathJax.startup.promise;
-    return true;
+    return 'typeset';
 }"""
 
 RAW_MATH_IN_VISIBLE_TEXT = """() => {
@@ -199,8 +199,9 @@ def _open(browser, url, requests, lands_on=None):
     page.goto(url, wait_until="load")
     if lands_on:                                   # index.html redirects to the first page
         page.wait_for_url(f"**/{lands_on}", wait_until="load")
-    has_math = page.evaluate(WAIT_FOR_MATH)
-    return page, has_math
+    math = page.evaluate(WAIT_FOR_MATH)
+    assert math != "MathJax did not load", f"MathJax did not load on {page.url}"
+    return page, math
 
 
 def test_site_in_headless_chromium(site, server, browser):
@@ -216,7 +217,7 @@ def test_site_in_headless_chromium(site, server, browser):
     listed = [href.split("/")[-1].removesuffix(".html") for href in toc if "chapters/" in href]
     assert listed == [m.slug for m in modules], f"TOC lists {listed}"
     # Math rendered: MathJax ran, made containers, and left no raw TeX delimiters or errors.
-    assert has_math, "the home page loads no MathJax"
+    assert has_math == "typeset", f"home page: {has_math}"
     assert page.locator("mjx-container").count() >= 3
     assert page.locator("mjx-merror").count() == 0
     assert page.evaluate(RAW_MATH_IN_VISIBLE_TEXT) == []

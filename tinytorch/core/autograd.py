@@ -281,7 +281,7 @@ def backpropagate(root, seed):
             grads[key] = grads[key] + parent_grad if key in grads else parent_grad
     ### END SOLUTION
 
-# %% modules/source/07_autograd/autograd_dev.py #028f708f
+# %% modules/source/07_autograd/autograd_dev.py #6dcc3a18
 def divide(a, b):
     """a / b."""
     a, b = _lift(a), _lift(b)
@@ -313,12 +313,15 @@ def _compare(op, a, b):
     return Variable(op(_lift(a)._data, _lift(b)._data), requires_grad=False)
 
 
-def _spread(g, shape, axis, keepdims):
-    """Copy gradient `g` of a reduction back over the reduced axes: an array of `shape`."""
+def _spread(g, shape, axis, keepdims, scale=1):
+    """Copy gradient `g` of a reduction (times `scale`) back over the reduced axes: an array of `shape`."""
+    full = np.empty(shape, dtype=g.dtype)
+    if g.ndim == 0:
+        full.fill(g.item() * scale)
+        return full
     if axis is not None and not keepdims:
         g = np.expand_dims(g, axis)
-    full = np.empty(shape, dtype=g.dtype)
-    full[...] = g
+    full[...] = g if scale == 1 else g * scale
     return full
 
 
@@ -333,7 +336,7 @@ def reduce_mean(a, axis=None, keepdims=False):
     total = a._data.sum(axis=axis, keepdims=keepdims)
     count = max(a._data.size // max(np.size(total), 1), 1)
     out = total / count
-    return _result(out, "Mean", (a, lambda g: _spread(g / count, a.shape, axis, keepdims)))
+    return _result(out, "Mean", (a, lambda g: _spread(g, a.shape, axis, keepdims, 1 / count)))
 
 
 def reduce_max(a, axis=None, keepdims=False):

@@ -19,12 +19,12 @@ def gradient_descent_step(parameter, learning_rate):
         _update(parameter, learning_rate * parameter.grad.data.data)
     ### END SOLUTION
 
-# %% modules/source/08_optimizers/optimizers_dev.py #35e2627f
+# %% modules/source/08_optimizers/optimizers_dev.py #00a66257
 def _update(param, step):
     """param.data ← param.data − step, in place when possible."""
     values = param.data.data
     try:
-        np.subtract(values, step, out=values, casting="same_kind")
+        values -= step
     except (TypeError, ValueError):      # read-only, integer, or a step of another shape
         param.data = Tensor(values - step)
 

@@ -488,12 +488,15 @@ def _compare(op, a, b):
     return Variable(op(_lift(a)._data, _lift(b)._data), requires_grad=False)
 
 
-def _spread(g, shape, axis, keepdims):
-    """Copy gradient `g` of a reduction back over the reduced axes: an array of `shape`."""
+def _spread(g, shape, axis, keepdims, scale=1):
+    """Copy gradient `g` of a reduction (times `scale`) back over the reduced axes: an array of `shape`."""
+    full = np.empty(shape, dtype=g.dtype)
+    if g.ndim == 0:
+        full.fill(g.item() * scale)
+        return full
     if axis is not None and not keepdims:
         g = np.expand_dims(g, axis)
-    full = np.empty(shape, dtype=g.dtype)
-    full[...] = g
+    full[...] = g if scale == 1 else g * scale
     return full
 
 
@@ -508,7 +511,7 @@ def reduce_mean(a, axis=None, keepdims=False):
     total = a._data.sum(axis=axis, keepdims=keepdims)
     count = max(a._data.size // max(np.size(total), 1), 1)
     out = total / count
-    return _result(out, "Mean", (a, lambda g: _spread(g / count, a.shape, axis, keepdims)))
+    return _result(out, "Mean", (a, lambda g: _spread(g, a.shape, axis, keepdims, 1 / count)))
 
 
 def reduce_max(a, axis=None, keepdims=False):

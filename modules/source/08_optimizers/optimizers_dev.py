@@ -65,7 +65,7 @@ def _update(param, step):
     """param.data ← param.data − step, in place when possible."""
     values = param.data.data
     try:
-        np.subtract(values, step, out=values, casting="same_kind")
+        values -= step
     except (TypeError, ValueError):      # read-only, integer, or a step of another shape
         param.data = Tensor(values - step)
 

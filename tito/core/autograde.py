@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -212,7 +213,8 @@ def _start_submission(course: Course, module: Module, student: str) -> None:
             timestamp = parse_utc(stamp_file.read_text(encoding="utf-8").strip())
         except Exception:
             timestamp = None
-    with course.gradebook() as gb:
+    with course.gradebook() as gb, warnings.catch_warnings():
+        warnings.simplefilter("ignore")      # SQLAlchemy chatter from inside nbgrader's gradebook
         gb.update_or_create_student(student)
         gb.update_or_create_submission(module.slug, student, **({"timestamp": timestamp} if timestamp else {}))
 

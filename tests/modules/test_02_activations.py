@@ -87,11 +87,19 @@ def test_softmax_thousands_give_thirds():
 
 @FAST
 @given(x=arrays(shape=shapes(min_dims=1, max_dims=3, max_side=6), bound=1e4))
-def test_softmax_rows_sum_to_one_and_shift_invariant(x):
+def test_softmax_rows_sum_to_one_for_large_scores(x):
     out = np.asarray(Softmax()(Tensor(x)))
     assert np.all(out >= 0) and np.all(np.isfinite(out))
     np.testing.assert_allclose(out.sum(axis=-1), 1.0, rtol=1e-5)
-    np.testing.assert_allclose(np.asarray(Softmax()(Tensor(x - x.max()))), out, atol=1e-5)
+
+
+@FAST
+@given(x=arrays(shape=shapes(min_dims=1, max_dims=3, max_side=6), bound=50.0))
+def test_softmax_shift_invariant(x):
+    shifted_input = x + np.float32(1000)           # float32 rounding of x + 1000 is at most ~3e-5
+    shifted = np.asarray(Softmax()(Tensor(shifted_input)))
+    np.testing.assert_allclose(shifted, ref_softmax(shifted_input), atol=1e-5)
+    np.testing.assert_allclose(shifted, np.asarray(Softmax()(Tensor(x))), atol=1e-4)
 
 
 def test_softmax_works_along_last_axis_only():

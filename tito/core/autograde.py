@@ -22,7 +22,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -141,7 +140,7 @@ def _read_notebook(path: Path) -> nbformat.NotebookNode:
 
 # ---- step 3: worker processes ---------------------------------------------------------------
 class Worker:
-    """One `python -m tito.core.sandbox --serve` process: jobs in on stdin, 'done' out on stdout."""
+    """One `python -m tito.core.sandbox --serve` process; jobs and results travel over its pipes."""
 
     def __init__(self):
         self.process = None
@@ -151,26 +150,35 @@ class Worker:
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, text=True, start_new_session=True)
 
-    def run(self, job_dir: Path, limit: float) -> bool:
-        """Run one job; False when the worker had to be killed (hung or crashed)."""
+    def run(self, job: dict, nb: nbformat.NotebookNode, limit: float) -> dict | None:
+        """Run one job; None when the worker had to be killed (hung past `limit` or crashed)."""
         if self.process is None or self.process.poll() is not None:
             self._start()
+        kernel = None
+        deadline = time.monotonic() + limit
         try:
-            self.process.stdin.write(f"{job_dir}\n")
+            self.process.stdin.write(json.dumps({"job": job, "nb": nbformat.writes(nb)}) + "\n")
             self.process.stdin.flush()
-            ready, _, _ = select.select([self.process.stdout], [], [], limit)
-            if ready and self.process.stdout.readline().strip() == "done":
-                return True
-        except (BrokenPipeError, OSError):
+            while True:
+                ready, _, _ = select.select([self.process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+                if not ready:
+                    break
+                line = self.process.stdout.readline()
+                if not line:
+                    break
+                message = json.loads(line)
+                if "kernel" in message:
+                    kernel = message["kernel"]
+                elif "status" in message:
+                    return message
+        except (BrokenPipeError, OSError, ValueError):
             pass
-        self._kill(job_dir)
-        return False
+        if isinstance(kernel, int):
+            _kill_group(kernel)
+        self._kill()
+        return None
 
-    def _kill(self, job_dir: Path | None = None) -> None:
-        if job_dir is not None:
-            pid_file = job_dir / "kernel.pid"
-            if pid_file.is_file() and pid_file.read_text().strip().isdigit():
-                _kill_group(int(pid_file.read_text().strip()))
+    def _kill(self) -> None:
         if self.process is not None:
             _kill_group(self.process.pid)
             self.process.wait()
@@ -274,78 +282,72 @@ def autograde(course: Course, module: Module, students: list[str] | None = None,
         unknown, chosen = [], everyone
     outcomes: dict[str, Outcome] = {s: Outcome(s, reason="no submission collected for this student")
                                     for s in unknown}
-    pending: list[tuple[str, Path]] = []
-    scratch = Path(tempfile.mkdtemp(prefix="tito-grade-"))
-    try:
-        for student in chosen:
-            outcome = outcomes[student] = Outcome(student)
-            if not force and _already_graded(course, module, student):
-                outcome.score, outcome.max_score, _ = _scores(course, module, student)
-                outcome.graded, outcome.skipped = True, True
-                continue
-            try:
-                submitted = _read_notebook(course.submitted_notebook(module, student))
-                nb, outcome.notes = rebuild(submitted, source, release)
-                resources = _resources(course, module, student)
-                _start_submission(course, module, student)
-                nb, _ = _quiet(OverwriteCells().preprocess, nb, resources)
-                nb, _ = CheckCellMetadata().preprocess(nb, resources)
-            except Exception as err:  # this student's file alone
-                outcome.reason = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
-                _zero(course, module, student)
-                outcome.score, outcome.max_score, _ = _scores(course, module, student)
-                continue
-            job_dir = scratch / f"job-{len(pending):04d}" / "sandbox"
-            job_dir.mkdir(parents=True)
-            nbformat.write(nb, job_dir / "in.ipynb")
-            (job_dir / "job.json").write_text(json.dumps({
-                "cell_timeout": timeout, "wall_clock": wall_clock, "memory_mb": course.memory_limit_mb,
-                "fsize_mb": 64}), encoding="utf-8")
-            pending.append((student, job_dir))
-
-        workers = [Worker() for _ in range(min(jobs, len(pending)) or 1)]
-        free = list(workers)
-        lock = threading.Lock()
-
-        def execute(item):
-            with lock:
-                worker = free.pop()
-            try:
-                return item, worker.run(item[1], wall_clock + 60)
-            finally:
-                with lock:
-                    free.append(worker)
-
+    pending: list[tuple[str, nbformat.NotebookNode]] = []
+    job = {"cell_timeout": timeout, "wall_clock": wall_clock, "memory_mb": course.memory_limit_mb, "fsize_mb": 64}
+    for student in chosen:
+        outcome = outcomes[student] = Outcome(student)
+        if not force and _already_graded(course, module, student):
+            outcome.score, outcome.max_score, _ = _scores(course, module, student)
+            outcome.graded, outcome.skipped = True, True
+            if progress:
+                progress(outcome)
+            continue
         try:
-            with ThreadPoolExecutor(max_workers=len(workers)) as pool:
-                futures = [pool.submit(execute, item) for item in pending]
-                for future in as_completed(futures):
-                    (student, job_dir), finished = future.result()
-                    _finish(course, module, outcomes[student], job_dir, finished)
-                    if progress:
-                        progress(outcomes[student])
+            submitted = _read_notebook(course.submitted_notebook(module, student))
+            nb, outcome.notes = rebuild(submitted, source, release)
+            resources = _resources(course, module, student)
+            _start_submission(course, module, student)
+            nb, _ = _quiet(OverwriteCells().preprocess, nb, resources)
+            nb, _ = CheckCellMetadata().preprocess(nb, resources)
+        except Exception as err:  # this student's file alone
+            outcome.reason = str(err) if isinstance(err, ValueError) else f"{type(err).__name__}: {err}"
+            _zero(course, module, student)
+            outcome.score, outcome.max_score, _ = _scores(course, module, student)
+            if progress:
+                progress(outcome)
+            continue
+        pending.append((student, nb))
+
+    workers = [Worker() for _ in range(min(jobs, len(pending)) or 1)]
+    free = list(workers)
+    lock = threading.Lock()
+
+    def execute(item):
+        with lock:
+            worker = free.pop()
+        try:
+            return item[0], worker.run(job, item[1], wall_clock + 60)
         finally:
-            for worker in workers:
-                worker.close()
+            with lock:
+                free.append(worker)
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(workers)) as pool:
+            futures = [pool.submit(execute, item) for item in pending]
+            for future in as_completed(futures):
+                student, answer = future.result()
+                _finish(course, module, outcomes[student], answer)
+                if progress:
+                    progress(outcomes[student])
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        for worker in workers:
+            worker.close()
     return [outcomes[s] for s in sorted(outcomes)]
 
 
-def _finish(course: Course, module: Module, outcome: Outcome, job_dir: Path, finished: bool) -> None:
+def _finish(course: Course, module: Module, outcome: Outcome, answer: dict | None) -> None:
     """Parent side, one submission at a time: scores into the gradebook, notebook to autograded/."""
     from nbgrader.preprocessors import SaveAutoGrades
 
     student = outcome.student
-    out = job_dir / "out.ipynb"
-    status_file = job_dir / "status.json"
-    if not finished or not out.is_file() or not status_file.is_file():
-        outcome.reason = "the grader process for this submission hung or crashed and was stopped"
+    if not answer or not answer.get("nb"):
+        outcome.reason = ("the grader process for this submission hung or crashed and was stopped"
+                          if not answer else f"grader error: {answer['status'].get('error')}")
         _zero(course, module, student)
         outcome.score, outcome.max_score, _ = _scores(course, module, student)
         return
-    status = json.loads(status_file.read_text(encoding="utf-8"))
-    nb = nbformat.read(out, as_version=4)
+    status = answer["status"]
+    nb = nbformat.reads(answer["nb"], as_version=4)
     lines = list(outcome.notes)
     if status.get("timeouts"):
         lines.append(f"{len(status['timeouts'])} cell(s) ran longer than the time limit and were stopped")

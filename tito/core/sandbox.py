@@ -1,10 +1,13 @@
-"""Execute one submission in isolation: `python -m tito.core.sandbox JOB_DIR`.
+"""Execute submissions in isolation: `python -m tito.core.sandbox --serve` (a grading worker).
 
-The grader starts this process once per submission. JOB_DIR holds `in.ipynb` and `job.json`
-(timeouts, memory cap); the process writes `out.ipynb` (executed, outputs truncated) and
-`status.json`, and never opens the gradebook. The kernel runs in `JOB_DIR/work` (so relative paths
-like `../../gradebook.db` lead nowhere real) with RLIMIT_AS (memory) and RLIMIT_FSIZE (file size)
-set in its own process, HOME/IPYTHONDIR pointed inside the scratch folder, one BLAS thread.
+The grader keeps N workers; each reads one job per stdin line (JSON: the notebook to run, the
+per-cell timeout, the whole-notebook wall clock, the memory cap) and answers on stdout: first
+`{"kernel": PID}`, then `{"status": ..., "nb": ...}` with the executed notebook (outputs
+truncated). Nothing goes through files, so a submission can't tamper with another's input or
+result, and workers never open the gradebook. Each job's kernel runs in a fresh scratch folder
+`/tmp/tito-sandbox-XXXX/work` (so relative paths like `../../gradebook.db` lead nowhere real),
+removed afterwards, with RLIMIT_AS (memory) and RLIMIT_FSIZE (file size) set in the kernel's own
+process, HOME/IPYTHONDIR inside the scratch folder, and one BLAS thread.
 
 Every code cell ends with a verdict. Cells that ran keep their outputs. A cell that exceeds the
 per-cell timeout gets a `CellTimeout` error (the kernel is interrupted and, when it answers,
@@ -87,14 +90,17 @@ def _death_reason(km) -> str:
     return f"the kernel exited with status {code} (e.g. os._exit() or a fatal error)"
 
 
-def run_job(job_dir: Path) -> dict:
+def run_job(job: dict, nb_json: str, announce=lambda pid: None) -> tuple[dict, str]:
     import nbformat
     from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-    job = json.loads((job_dir / "job.json").read_text(encoding="utf-8"))
-    nb = nbformat.read(job_dir / "in.ipynb", as_version=4)
+    import shutil
+    import tempfile
+
+    nb = nbformat.reads(nb_json, as_version=4)
+    job_dir = Path(tempfile.mkdtemp(prefix="tito-sandbox-"))
     work = job_dir / "work"
     home = job_dir / "home"
     for folder in (work, home):
@@ -150,8 +156,7 @@ def run_job(job_dir: Path) -> dict:
 
     try:
         with client.setup_kernel(env=env, cwd=str(work)):
-            kernel_pid = getattr(getattr(km, "provisioner", None), "pid", None)
-            (job_dir / "kernel.pid").write_text(str(kernel_pid or ""), encoding="utf-8")
+            announce(getattr(getattr(km, "provisioner", None), "pid", None))
             for i in code_cells:
                 cell = nb.cells[i]
                 if time.monotonic() > deadline:
@@ -179,9 +184,9 @@ def run_job(job_dir: Path) -> dict:
     except Exception as exc:  # kernel start failures and the like: report, don't crash
         if status["died"] is None:
             take_down(0, f"the kernel could not run: {type(exc).__name__}: {exc}")
-    nbformat.write(nb, job_dir / "out.ipynb")
-    (job_dir / "status.json").write_text(json.dumps(status), encoding="utf-8")
-    return status
+    finally_text = nbformat.writes(nb)
+    shutil.rmtree(job_dir, ignore_errors=True)
+    return status, finally_text
 
 
 def _responsive(client, km, wait: float = 3.0) -> bool:
@@ -205,22 +210,24 @@ def _responsive(client, km, wait: float = 3.0) -> bool:
 
 
 def serve() -> None:
-    """Worker loop: one job folder per stdin line, 'done' on stdout when its files are written.
+    """Worker loop: one JSON job per stdin line, JSON answers on stdout (see the module docstring).
     Imports are paid once per worker, not once per submission."""
+    def say(message: dict) -> None:
+        sys.stdout.write(json.dumps(message) + "\n")
+        sys.stdout.flush()
+
     for line in sys.stdin:
-        job_dir = Path(line.strip())
+        request = json.loads(line)
         try:
-            run_job(job_dir)
-        except Exception as exc:  # report it in the job's status; the worker keeps serving
-            (job_dir / "status.json").write_text(json.dumps(
-                {"executed": 0, "timeouts": [], "died": None, "error": f"{type(exc).__name__}: {exc}"}))
-        print("done", flush=True)
+            status, text = run_job(request["job"], request["nb"], lambda pid: say({"kernel": pid}))
+        except Exception as exc:  # report it for this job; the worker keeps serving
+            status, text = {"executed": 0, "timeouts": [], "died": None,
+                            "error": f"{type(exc).__name__}: {exc}"}, None
+        say({"status": status, "nb": text})
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--kernel":
         _launch_kernel(sys.argv[2:])
-    elif len(sys.argv) > 1 and sys.argv[1] == "--serve":
-        serve()
     else:
-        run_job(Path(sys.argv[1]))
+        serve()

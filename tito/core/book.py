@@ -308,11 +308,15 @@ def build(root: Path | None = None, edition: str | None = None, jobs: int | None
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = [pool.submit(run, task) for task in tasks]
             chapters, errors = [], []
-            for future in futures:
-                try:
-                    chapters.append(future.result())
-                except BookError as err:
-                    errors.append(str(err))
+            try:
+                for future in futures:
+                    try:
+                        chapters.append(future.result())
+                    except BookError as err:
+                        errors.append(str(err))
+            except KeyboardInterrupt:               # Ctrl-C: start no further notebooks
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
     finally:
         if saved is None:
             os.environ.pop("TINYTORCH_ROOT", None)

@@ -48,12 +48,18 @@ NBGRADER_INSTRUCTOR_PLUGINS = (
     "@jupyter/nbgrader:assignment-list",
     "@jupyter/nbgrader:menu",
 )
+# JupyterLab's news feed asks to fetch announcements from the internet; a course machine may be offline.
+ALWAYS_DISABLED_PLUGINS = ("@jupyterlab/apputils-extension:announcements",)
 REQUIRED_LABEXTENSIONS = ("@jupyter/nbgrader", "jupyterlab-jupytext")
 
 
 def is_course_repo(root: Path) -> bool:
     """The instructor repository has module sources (`NN_name/name_dev.py`); a student workspace
-    from `tito nbgrader release` has only the released notebooks."""
+    from `tito nbgrader release` says so in settings.ini and has only the released notebooks."""
+    from tito.core.workspace import is_workspace
+
+    if is_workspace(root):
+        return False
     return any((root / "modules" / "source").glob("[0-9][0-9]_*/*_dev.py"))
 
 
@@ -87,7 +93,9 @@ def server_config(root: Path, instructor: bool) -> dict:
 
 def page_config(instructor: bool) -> dict:
     """JupyterLab front-end plugins to switch off (labconfig/page_config.json)."""
-    disabled = {} if instructor else {plugin: True for plugin in NBGRADER_INSTRUCTOR_PLUGINS}
+    disabled = {plugin: True for plugin in ALWAYS_DISABLED_PLUGINS}
+    if not instructor:
+        disabled.update({plugin: True for plugin in NBGRADER_INSTRUCTOR_PLUGINS})
     return {"disabledExtensions": disabled}
 
 

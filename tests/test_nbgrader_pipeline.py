@@ -1,0 +1,317 @@
+"""The instructor pipeline end to end, with adversarial submissions generated from a real module.
+
+One throw-away course grades, in one batch: a correct submission, an empty one, and one
+submission per attack below — every attack alongside the correct and the empty one. Then the
+whole batch is graded again (`--force`) to prove the scores are deterministic.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell
+
+from tito.core import registry
+from tito.core.course import Course, collect, feedback, generate, report
+from tito.core.autograde import autograde
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 5            # seconds per cell for the adversarial batch
+MEMORY_MB = 768
+
+GOOD, EMPTY = "correct", "empty"
+
+
+def _grading_module():
+    """The first module with graded cells: the adversarial submissions are built from it."""
+    for module in registry.all_modules(ROOT):
+        text = module.source.read_text(encoding="utf-8")
+        if '"grade": true' in text and "BEGIN SOLUTION" in text:
+            return module
+    pytest.fail("no module with graded cells")
+
+
+def make_project(tmp: Path) -> Path:
+    """A project root whose course directory is inside tmp (sources are the real ones)."""
+    project = tmp / "project"
+    project.mkdir()
+    settings = (ROOT / "settings.ini").read_text(encoding="utf-8")
+    settings = re.sub(r"(?m)^course_dir\s*=.*$", f"course_dir = {tmp / 'course'}", settings)
+    (project / "settings.ini").write_text(settings, encoding="utf-8")
+    (project / "modules").symlink_to(ROOT / "modules", target_is_directory=True)
+    (project / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text(encoding="utf-8"))
+    return project
+
+
+def tito(project: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TINYTORCH_ROOT": str(project), "COLUMNS": "250", "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-m", "tito", *args], cwd=cwd or project, env=env,
+                          capture_output=True, text=True, timeout=900)
+
+
+# ---- building submissions from the real module ------------------------------------------------
+def _meta(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+def _answer(source_cell) -> str:
+    """What a student who found the reference solution would type: markers removed."""
+    return "\n".join(line for line in source_cell.source.splitlines()
+                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+
+
+def filled(release, source):
+    nb = copy.deepcopy(release)
+    answers = {_meta(c)["grade_id"]: c for c in source.cells if _meta(c).get("solution")}
+    for cell in nb.cells:
+        if _meta(cell).get("solution"):
+            cell.source = _answer(answers[_meta(cell)["grade_id"]])
+    return nb
+
+
+def _first(nb, key):
+    return next(i for i, c in enumerate(nb.cells) if _meta(c).get(key))
+
+
+def _insert_after_first_code(nb, code):
+    first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+    nb.cells.insert(first + 1, new_code_cell(code))
+    return nb
+
+
+def _insert_after_first_test(nb, code):
+    nb.cells.insert(_first(nb, "grade") + 1, new_code_cell(code))
+    return nb
+
+
+def _loop_in_solution(nb, source):
+    i = _first(nb, "solution")
+    src = next(c for c in source.cells if _meta(c).get("grade_id") == _meta(nb.cells[i])["grade_id"])
+    lines = src.source.splitlines()
+    at = next(k for k, line in enumerate(lines) if line.strip() == "### BEGIN SOLUTION")
+    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+    lines.insert(at + 1, f"{indent}while True:\n{indent}    pass")
+    nb.cells[i].source = "\n".join(l for l in lines if l.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+    return nb
+
+
+VANDAL = """
+import glob
+for target in ["../../gradebook.db", "../../../gradebook.db", "../gradebook.db", "gradebook.db"]:
+    try:
+        with open(target, "w") as handle:
+            handle.write("vandalised")
+    except OSError:
+        pass
+for pattern in ["../../*/*/*.ipynb", "../../../*/*/*.ipynb", "../../../submitted/*/*/*.ipynb",
+                "../../../../submitted/*/*/*.ipynb", "../../submitted/*/*/*.ipynb"]:
+    for path in glob.glob(pattern):
+        try:
+            with open(path, "w") as handle:
+                handle.write("vandalised")
+        except OSError:
+            pass
+"""
+
+
+def attacks(release, source):
+    """name -> (notebook or bytes, expectation). Expectations: 'full', 'zero', 'graded', 'failed'."""
+    good = lambda: filled(release, source)  # noqa: E731
+    empty = lambda: copy.deepcopy(release)  # noqa: E731
+    deleted = good()
+    del deleted.cells[_first(deleted, "grade")]
+    edited = good()
+    for cell in edited.cells:
+        if _meta(cell).get("grade"):
+            cell.source = "pass"
+    empty_edited = empty()
+    for cell in empty_edited.cells:
+        if _meta(cell).get("grade"):
+            cell.source = "pass"
+    empty_deleted = empty()
+    empty_deleted.cells = [c for c in empty_deleted.cells if not _meta(c).get("grade")]
+    duplicated = good()
+    duplicated.cells.append(copy.deepcopy(duplicated.cells[_first(duplicated, "solution")]))
+    duplicated.cells.append(copy.deepcopy(duplicated.cells[_first(duplicated, "grade")]))
+    text = nbformat.writes(good())
+    return {
+        "infinite-loop": (_loop_in_solution(good(), source), "graded"),
+        "sleep-forever": (_insert_after_first_code(good(), "import time\ntime.sleep(10**6)"), "full"),
+        "sys-exit": (_insert_after_first_code(good(), "import sys\nsys.exit()"), "full"),
+        "os-exit": (_insert_after_first_test(good(), "import os\nos._exit(1)"), "graded"),
+        "segfault": (_insert_after_first_test(good(), "import ctypes\nctypes.string_at(0)"), "graded"),
+        "memory-bomb": (_insert_after_first_code(good(), "blocks = []\nwhile True:\n    blocks.append(bytearray(32 * 2**20))"), "graded"),
+        "deleted-test": (deleted, "full"),
+        "edited-test": (edited, "full"),
+        "empty-edited-tests": (empty_edited, "zero"),
+        "empty-deleted-tests": (empty_deleted, "zero"),
+        "duplicate-grade-id": (duplicated, "full"),
+        "invalid-json": (text[: len(text) // 2].encode(), "failed"),
+        "not-utf8": (text.replace("TODO", "TODO \udcff", 1).encode("utf-8", "surrogateescape")
+                     if "TODO" in text else b"\xff\xfe" + text.encode(), "failed"),
+        "output-flood": (_insert_after_first_code(good(), "for _ in range(100):\n    print('x' * 10**6)"), "full"),
+        "vandal": (_insert_after_first_code(good(), VANDAL), "full"),
+    }
+
+
+# ---- the batch --------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("pipeline")
+    project = make_project(tmp)
+    module = _grading_module()
+    course = Course.from_settings(project)
+    course.memory_limit_mb = MEMORY_MB
+    generated = tito(project, "nbgrader", "generate", module.slug)
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    source = nbformat.read(course.source_notebook(module), as_version=4)
+    release = nbformat.read(course.release_notebook(module), as_version=4)
+    cases = attacks(release, source)
+    inbox = tmp / "inbox"
+    (inbox / GOOD).mkdir(parents=True)
+    nbformat.write(filled(release, source), inbox / GOOD / module.notebook_name)
+    nbformat.write(release, inbox / f"{EMPTY}_{module.notebook_name}")          # flat, LMS style
+    for name, (content, _) in cases.items():
+        target = inbox / name / module.notebook_name
+        target.parent.mkdir()
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            nbformat.write(content, target)
+    (inbox / "someone" ).mkdir()
+    nbformat.write(release, inbox / "someone" / "not_this_module.ipynb")        # unknown notebook
+    (inbox / "notes.txt").write_text("not a submission")                            # bad file name
+    collected = collect(course, module, inbox)
+    hashes = {p: hashlib.sha256(p.read_bytes()).hexdigest()
+              for p in (course.directory / "submitted").rglob("*.ipynb")}
+    first = {o.student: o for o in autograde(course, module, jobs=2, timeout=TIMEOUT)}
+    gradebook_after_first = _scores_from_db(course, module)
+    second = {o.student: o for o in autograde(course, module, jobs=2, timeout=TIMEOUT, force=True)}
+    return dict(project=project, course=course, module=module, cases=cases, collected=collected,
+                hashes=hashes, first=first, second=second, db_first=gradebook_after_first, tmp=tmp)
+
+
+def _scores_from_db(course, module):
+    """Scores read straight from the SQLite file: it opens, and every grade is final."""
+    with sqlite3.connect(course.gradebook_path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with course.gradebook() as gb:
+        out = {}
+        for sub in gb.assignment_submissions(module.slug):
+            needs = sum(1 for nb in sub.notebooks for g in nb.grades if g.needs_manual_grade)
+            out[sub.student_id] = (float(sub.score), float(sub.max_score), needs)
+        return out
+
+
+def test_collect_reports_bad_files_and_imports_the_rest(batch):
+    imported = {student for student, _ in batch["collected"].imported}
+    assert imported == {GOOD, EMPTY, *batch["cases"]}
+    reasons = " ".join(reason for _, reason in batch["collected"].problems)
+    assert "unknown notebook 'not_this_module.ipynb'" in reasons
+    assert "notes.txt" in " ".join(str(p) for p, _ in batch["collected"].problems)
+
+
+def test_correct_and_empty_keep_full_and_zero(batch):
+    for run in ("first", "second"):
+        good, empty = batch[run][GOOD], batch[run][EMPTY]
+        assert good.graded and good.max_score > 0 and good.score == good.max_score, good
+        assert empty.graded and empty.score == 0, empty
+
+
+@pytest.mark.parametrize("case", ["infinite-loop", "sleep-forever", "sys-exit", "os-exit", "segfault", "memory-bomb",
+                                  "deleted-test", "edited-test", "empty-edited-tests", "empty-deleted-tests",
+                                  "duplicate-grade-id", "invalid-json", "not-utf8", "output-flood", "vandal"])
+def test_attack(batch, case):
+    expectation = batch["cases"][case][1]
+    outcome = batch["first"][case]
+    full = batch["first"][GOOD].max_score
+    db = batch["db_first"]
+    # the gradebook opens, is complete (every collected student has a final grade), good ones intact
+    assert set(db) == {GOOD, EMPTY, *batch["cases"]}
+    assert all(needs == 0 for _, _, needs in db.values()), db
+    assert db[GOOD][0] == full and db[EMPTY][0] == 0
+    assert db[case][:2] == (outcome.score, outcome.max_score)
+    # deterministic: the regrade gives the same score
+    assert batch["second"][case].score == outcome.score
+    if expectation == "failed":
+        assert not outcome.graded and outcome.reason and outcome.score == 0
+    else:
+        assert outcome.graded, outcome
+        assert outcome.max_score == full
+        if expectation == "full":
+            assert outcome.score == full, outcome
+        elif expectation == "zero":
+            assert outcome.score == 0, outcome
+        else:
+            assert 0 <= outcome.score <= full
+
+
+def test_kernel_death_is_explained_in_feedback(batch):
+    course, module = batch["course"], batch["module"]
+    for case in ("os-exit", "segfault"):
+        notes = " ".join(batch["first"][case].notes)
+        assert "Grading stopped early" in notes, notes
+        graded = nbformat.read(course.autograded_notebook(module, case), as_version=4)
+        assert "Grading stopped early" in graded.cells[0].source
+    assert batch["first"]["os-exit"].score > 0          # the test before the crash still counts
+    results = dict((s, (html, err)) for s, html, err in feedback(course, module, ["os-exit", GOOD]))
+    html = results["os-exit"][0]
+    assert html is not None and "Grading stopped early" in html.read_text(encoding="utf-8")
+    assert results[GOOD][0] is not None
+
+
+def test_restored_cells_are_noted(batch):
+    assert any("re-inserted" in n for n in batch["first"]["deleted-test"].notes)
+    assert any("restored" in n for n in batch["first"]["edited-test"].notes)
+    assert any("second cell" in n for n in batch["first"]["duplicate-grade-id"].notes)
+
+
+def test_timeouts_and_output_are_bounded(batch):
+    course, module = batch["course"], batch["module"]
+    assert any("time limit" in n for n in batch["first"]["sleep-forever"].notes)
+    flood = course.autograded_notebook(module, "output-flood")
+    assert flood.stat().st_size < 1_000_000
+    assert "output truncated" in flood.read_text(encoding="utf-8")
+
+
+def test_vandal_reached_nothing(batch):
+    course = batch["course"]
+    assert b"vandalised" not in course.gradebook_path.read_bytes()
+    for path, digest in batch["hashes"].items():
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, path
+    for path in (course.directory / "autograded").rglob("*.ipynb"):
+        assert path.read_text(encoding="utf-8") != "vandalised"
+
+
+def test_cli_autograde_exit_status_and_report(batch):
+    project, module = batch["project"], batch["module"]
+    run = tito(project, "nbgrader", "autograde", module.slug, "--student", GOOD, "--student", EMPTY,
+               "--timeout", str(TIMEOUT), "--memory", str(MEMORY_MB), "--force")
+    assert run.returncode == 0, run.stdout + run.stderr
+    run = tito(project, "nbgrader", "autograde", module.slug, "--student", "invalid-json", "--timeout", str(TIMEOUT))
+    assert run.returncode != 0 and "invalid-json" in run.stdout + run.stderr
+    csv_path = batch["tmp"] / "grades.csv"
+    run = tito(project, "nbgrader", "report", "--output", str(csv_path))
+    assert run.returncode == 0, run.stdout + run.stderr
+    rows = report(batch["course"], csv_path)
+    by_student = {r["student_id"]: r for r in rows if r["assignment"] == module.slug}
+    assert float(by_student[GOOD]["score"]) == float(by_student[GOOD]["max_score"]) > 0
+    assert float(by_student[EMPTY]["score"]) == 0
+    assert {"student_id", "assignment", "score", "max_score"} <= set(rows[0])
+
+
+def test_unknown_module_is_refused(batch):
+    run = tito(batch["project"], "nbgrader", "collect", "99_nothing", "--from", str(batch["tmp"] / "inbox"))
+    assert run.returncode == 2 and "Valid modules" in run.stderr
+    run = tito(batch["project"], "nbgrader", "autograde", "nonexistent")
+    assert run.returncode == 2 and "Valid modules" in run.stderr
+    assert _scores_from_db(batch["course"], batch["module"])[GOOD][0] > 0

@@ -8,12 +8,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
-import os
-import re
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -21,8 +16,10 @@ import pytest
 from nbformat.v4 import new_code_cell
 
 from tito.core import registry
-from tito.core.course import Course, collect, feedback, generate, report
+from tito.core.course import Course, collect, feedback, report
 from tito.core.autograde import autograde
+
+from pipeline_support import filled, make_project, meta, tito
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 5            # seconds per cell for the adversarial batch
@@ -40,42 +37,8 @@ def _grading_module():
     pytest.fail("no module with graded cells")
 
 
-def make_project(tmp: Path) -> Path:
-    """A project root whose course directory is inside tmp (sources are the real ones)."""
-    project = tmp / "project"
-    project.mkdir()
-    settings = (ROOT / "settings.ini").read_text(encoding="utf-8")
-    settings = re.sub(r"(?m)^course_dir\s*=.*$", f"course_dir = {tmp / 'course'}", settings)
-    (project / "settings.ini").write_text(settings, encoding="utf-8")
-    (project / "modules").symlink_to(ROOT / "modules", target_is_directory=True)
-    (project / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text(encoding="utf-8"))
-    return project
-
-
-def tito(project: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TINYTORCH_ROOT": str(project), "COLUMNS": "250", "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "tito", *args], cwd=cwd or project, env=env,
-                          capture_output=True, text=True, timeout=900)
-
-
 # ---- building submissions from the real module ------------------------------------------------
-def _meta(cell):
-    return cell.metadata.get("nbgrader", {})
-
-
-def _answer(source_cell) -> str:
-    """What a student who found the reference solution would type: markers removed."""
-    return "\n".join(line for line in source_cell.source.splitlines()
-                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
-
-
-def filled(release, source):
-    nb = copy.deepcopy(release)
-    answers = {_meta(c)["grade_id"]: c for c in source.cells if _meta(c).get("solution")}
-    for cell in nb.cells:
-        if _meta(cell).get("solution"):
-            cell.source = _answer(answers[_meta(cell)["grade_id"]])
-    return nb
+_meta = meta
 
 
 def _first(nb, key):
@@ -100,7 +63,8 @@ def _loop_in_solution(nb, source):
     at = next(k for k, line in enumerate(lines) if line.strip() == "### BEGIN SOLUTION")
     indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
     lines.insert(at + 1, f"{indent}while True:\n{indent}    pass")
-    nb.cells[i].source = "\n".join(l for l in lines if l.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+    nb.cells[i].source = "\n".join(line for line in lines
+                                   if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
     return nb
 
 
@@ -187,7 +151,7 @@ def batch(tmp_path_factory):
             target.write_bytes(content)
         else:
             nbformat.write(content, target)
-    (inbox / "someone" ).mkdir()
+    (inbox / "someone").mkdir()
     nbformat.write(release, inbox / "someone" / "not_this_module.ipynb")        # unknown notebook
     (inbox / "notes.txt").write_text("not a submission")                            # bad file name
     collected = collect(course, module, inbox)

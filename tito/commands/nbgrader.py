@@ -5,7 +5,6 @@ settings.ini's `[nbgrader] course_dir` (the same one nbgrader_config.py gives pl
 """
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import List, Optional

@@ -27,7 +27,6 @@ import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -260,7 +259,7 @@ def autograde(course: Course, module: Module, students: list[str] | None = None,
               progress=None) -> list[Outcome]:
     """Grade every collected submission of `module` (or just `students`); never raises for a
     bad submission — each gets an Outcome, graded or with the reason it could not be."""
-    from nbgrader.preprocessors import CheckCellMetadata, OverwriteCells, SaveAutoGrades
+    from nbgrader.preprocessors import CheckCellMetadata, OverwriteCells
 
     source_path, release_path = course.source_notebook(module), course.release_notebook(module)
     if not source_path.is_file() or not release_path.is_file():

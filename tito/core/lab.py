@@ -118,6 +118,7 @@ class LabServer:
     instructor: bool | None = None
     log_level: str = "WARN"
     log_file: Path | None = None        # None: the server's log goes to this process's stderr
+    isolated: bool = False              # keep JupyterLab's user settings and layouts out of ~/.jupyter (tests)
     process: subprocess.Popen | None = None
     _config_dir: Path | None = None
 
@@ -151,6 +152,9 @@ class LabServer:
         command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.port={self.port}",
                    f"--IdentityProvider.token={self.token}", f"--log-level={self.log_level}",
                    f"--ServerApp.root_dir={self.root}"]
+        if self.isolated:
+            command += [f"--LabApp.user_settings_dir={self._config_dir / 'user-settings'}",
+                        f"--LabApp.workspaces_dir={self._config_dir / 'workspaces'}"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.append("--allow-root")   # containers and CI run as root; Jupyter refuses by default
         return command

@@ -286,15 +286,17 @@ def validate(module: Module, timeout: int = 60) -> Validation:
         raise TitoError(f"{notebook} not found: this module has not been released to this workspace")
     course = Course(root=root, directory=Path(tempfile.gettempdir()), cell_timeout=timeout)
     config = course.config()
-    old = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(root)] + ([old] if old else []))
+    saved = {key: os.environ.get(key) for key in ("PYTHONPATH", "TINYTORCH_GRADING")}
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(root)] + ([saved["PYTHONPATH"]] if saved["PYTHONPATH"] else []))
+    os.environ["TINYTORCH_GRADING"] = "1"     # slow demos stay off, as when graded
     try:
         results = _quiet(Validator(config=config).validate, str(notebook))
     finally:
-        if old is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = old
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     failures = []
     for kind in ("type_changed", "changed", "failed"):
         for item in results.get(kind, []):

@@ -238,6 +238,11 @@ def test_site_in_headless_chromium(site, server, browser):
         assert page.title() and "404" not in page.title()
         assert page.evaluate(RAW_MATH_IN_VISIBLE_TEXT) == [], f"raw TeX on {module.slug}'s page"
         assert page.locator("mjx-merror").count() == 0, f"MathJax error on {module.slug}'s page"
+        # Student edition (the default): stubs shown, no solution or hidden-test region left.
+        text = page.inner_text("main")
+        assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text, module.slug
+        if "### BEGIN SOLUTION" in module.source.read_text(encoding="utf-8"):
+            assert "raise NotImplementedError()" in text, f"no stub on {module.slug}'s page"
         broken = [i["src"] for i in page.evaluate(IMAGES) if not i["loaded"]]
         assert broken == [], f"images that did not load on {module.slug}'s page: {broken}"
         if module == shot:

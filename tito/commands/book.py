@@ -19,7 +19,7 @@ book_app = typer.Typer(
 
 EditionOpt = typer.Option(None, "--edition", "-e", metavar="student|instructor",
                           help="student (solutions stripped as nbgrader does) or instructor (solutions "
-                               "shown). Default: [book] edition in settings.ini.")
+                               "shown). Default: \\[book] edition in settings.ini.")
 
 
 @book_app.command("build")

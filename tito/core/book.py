@@ -371,5 +371,8 @@ def _run_jupyter_book(source: Path, out: Path) -> None:
         tail = "\n".join(log.splitlines()[-30:])
         raise BookError(f"Jupyter Book failed (exit {done.returncode}):\n{tail}")
     warnings = [line for line in log.splitlines() if "WARNING" in line or "ERROR" in line]
+    report = out / "warnings.txt"
     if warnings:
-        (out / "warnings.txt").write_text("\n".join(warnings) + "\n", encoding="utf-8")
+        report.write_text("\n".join(warnings) + "\n", encoding="utf-8")
+    elif report.exists():
+        report.unlink()

@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -98,8 +99,13 @@ def new_page(browser):
     return page
 
 
+T0 = time.monotonic()
+
+
 def shot(page, name: str) -> None:
+    """Keep a screenshot (artifacts/lab/NAME.png) and note when it was taken."""
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    print(f"{time.monotonic() - T0:6.1f} s  {name}")
 
 
 def menu(page, top: str, item: str) -> None:
@@ -147,7 +153,7 @@ def test_student_and_instructor_in_jupyterlab(browser, tmp_path):
     assert "NotImplementedError" in student_cells[first_solution].source, "release did not stub the solution"
 
     student_log = tmp_path / "student-lab.log"
-    with LabServer(workspace, log_file=student_log) as server:
+    with LabServer(workspace, log_file=student_log, isolated=True) as server:
         assert not server.instructor
         page = new_page(browser)
         page.goto(server.url_for(f"lab/tree/{notebook_rel}"))
@@ -229,7 +235,7 @@ def test_student_and_instructor_in_jupyterlab(browser, tmp_path):
     inbox.mkdir(parents=True)
     shutil.copy(saved, inbox / saved.name)
     tito("nbgrader", "collect", MODULE, "--from", str(inbox.parent), cwd=course_repo)
-    with LabServer(course_repo, log_file=tmp_path / "instructor-lab.log") as server:
+    with LabServer(course_repo, log_file=tmp_path / "instructor-lab.log", isolated=True) as server:
         assert server.instructor
         page = new_page(browser)
         page.goto(server.url)

@@ -36,6 +36,17 @@
 # tito test 00       # run this module's tests against your package
 # ```
 
+# %% [markdown]
+# ### In JupyterLab
+#
+# Run `tito lab` in your workspace folder to open the notebooks in JupyterLab.
+#
+# - **File → New → Terminal** opens a terminal in the workspace folder: type `tito export 00` and
+#   `tito test 00` there. A notebook cell `!tito export 00` works too.
+# - The **Validate** button in the notebook toolbar saves the notebook, runs it from top to bottom
+#   and checks every test cell: the same check as `tito test 00`.
+# - Test cells are locked: you can run them, not edit them.
+
 # %%
 #| default_exp core.setup
 

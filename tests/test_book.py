@@ -11,6 +11,8 @@ import functools
 import http.server
 import shutil
 import socketserver
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -120,6 +122,9 @@ def test_config_takes_title_copyright_and_footer_from_settings():
 def test_unknown_edition_is_refused():
     with pytest.raises(book.TitoError, match="student, instructor"):
         book.check_edition("teacher")
+    done = subprocess.run([sys.executable, "-m", "tito", "book", "build", "--edition", "teacher"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode != 0 and "Unknown edition 'teacher'" in done.stderr
 
 
 # --------------------------------------------------------------------------- the site in a browser

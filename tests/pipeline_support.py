@@ -19,6 +19,8 @@ def make_project(tmp: Path) -> Path:
     settings = re.sub(r"(?m)^course_dir\s*=.*$", f"course_dir = {tmp / 'course'}", settings)
     (project / "settings.ini").write_text(settings, encoding="utf-8")
     (project / "modules").symlink_to(ROOT / "modules", target_is_directory=True)
+    (project / "tinytorch").symlink_to(ROOT / "tinytorch", target_is_directory=True)
+    (project / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     (project / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text(encoding="utf-8"))
     return project
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -108,9 +110,22 @@ def shot(page, name: str) -> None:
     print(f"{time.monotonic() - T0:6.1f} s  {name}")
 
 
+@contextmanager
+def shot_on_failure(page, name: str):
+    """A screenshot of the page as it was when a step failed."""
+    try:
+        yield
+    except BaseException:
+        try:
+            shot(page, name)
+        except Exception:
+            pass
+        raise
+
+
 def menu(page, top: str, item: str) -> None:
     page.locator(".lm-MenuBar-itemLabel", has_text=top).first.click()
-    page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
+    page.locator(".lm-Menu-itemLabel").get_by_text(item, exact=True).first.click()
 
 
 def save(page) -> None:
@@ -121,15 +136,27 @@ def save(page) -> None:
     page.wait_for_function("() => !document.querySelector('.lm-TabBar-tab.jp-mod-dirty')")
 
 
-def wait_idle(page) -> None:
-    """Until no cell shows the busy prompt [*] and the kernel reports idle."""
+def validate(page, expected, screenshot: str) -> None:
+    """Press nbgrader's Validate button (it saves the notebook first) and wait for `expected`."""
+    page.locator(".jp-NotebookPanel-toolbar").get_by_text("Validate", exact=True).click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.get_by_text(expected).first.wait_for(timeout=TIMEOUT_MS * 2)
+    shot(page, screenshot)
+    dialog.locator("button").last.click()
+    dialog.wait_for(state="detached")
+
+
+def wait_executed(page, index: int) -> None:
+    """Until cell `index` of the open notebook shows an execution count and no cell is still
+    queued or running (prompt [*])."""
     page.wait_for_function(
-        """() => {
-            const prompts = [...document.querySelectorAll('.jp-Notebook .jp-InputArea-prompt')];
-            const busy = prompts.some(p => p.textContent.includes('*'));
-            const status = document.querySelector('.jp-Notebook-ExecutionIndicator');
-            return !busy && (!status || status.getAttribute('data-status') === 'idle');
-        }""", timeout=TIMEOUT_MS * 3)
+        """(index) => {
+            const cells = document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell');
+            const prompt = cells[index] && cells[index].querySelector('.jp-InputArea-prompt');
+            const busy = [...document.querySelectorAll('.jp-Notebook .jp-InputArea-prompt')]
+                .some(p => p.textContent.includes('*'));
+            return prompt && /\\d/.test(prompt.textContent) && !busy;
+        }""", arg=index, timeout=TIMEOUT_MS * 3)
 
 
 # ---- the test --------------------------------------------------------------------------------
@@ -156,74 +183,72 @@ def test_student_and_instructor_in_jupyterlab(browser, tmp_path):
     with LabServer(workspace, log_file=student_log, isolated=True) as server:
         assert not server.instructor
         page = new_page(browser)
-        page.goto(server.url_for(f"lab/tree/{notebook_rel}"))
-        cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
-        cells.nth(len(student_cells) - 1).wait_for(state="attached")
-        assert cells.count() == len(student_cells)
-        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
-        shot(page, "01-student-notebook-open")
+        with shot_on_failure(page, "failure-student"):
+            page.goto(server.url_for(f"lab/tree/{notebook_rel}"))
+            cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
+            cells.nth(len(student_cells) - 1).wait_for(state="attached")
+            assert cells.count() == len(student_cells)
+            page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
+            shot(page, "01-student-notebook-open")
 
-        # A locked cell is read-only: typing into it changes nothing.
-        locked_editor = cells.nth(locked).locator(".cm-content")
-        locked_editor.scroll_into_view_if_needed()
-        first_line = student_cells[locked].source.splitlines()[0]
-        assert first_line in (locked_editor.text_content() or "")
-        locked_editor.click()
-        page.keyboard.press("Control+End")
-        page.keyboard.type("oops")
-        shot(page, "02-locked-cell")
-        assert "oops" not in (locked_editor.text_content() or ""), "a locked cell accepted typing"
-        page.keyboard.press("Escape")
-
-        # Type the solution into the first solution cell (and the others, so Validate can pass).
-        for index, cell in enumerate(student_cells):
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if grade_id not in solutions or cell.cell_type != "code":
-                continue
-            editor = cells.nth(index).locator(".cm-content")
-            editor.scroll_into_view_if_needed()
-            editor.click()
-            page.keyboard.press("Control+a")
-            page.keyboard.insert_text(solutions[grade_id])
+            # A locked cell is read-only: typing into it changes nothing.
+            locked_editor = cells.nth(locked).locator(".cm-content")
+            locked_editor.scroll_into_view_if_needed()
+            first_line = student_cells[locked].source.splitlines()[0]
+            assert first_line in (locked_editor.text_content() or "")
+            locked_editor.click()
+            page.keyboard.press("Control+End")
+            page.keyboard.type("oops")
+            shot(page, "02-locked-cell-typed-into")
+            assert "oops" not in (locked_editor.text_content() or ""), "a locked cell accepted typing"
             page.keyboard.press("Escape")
-            if index == first_solution:
-                shot(page, "03-first-solution-typed")
-        save(page)
-        menu(page, "Run", "Run All Cells")
-        wait_idle(page)
-        for index in visible_tests:
-            cell = cells.nth(index)
-            cell.scroll_into_view_if_needed()
-            prompt = cell.locator(".jp-InputArea-prompt").text_content() or ""
-            errors = cell.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-            assert prompt.strip() not in ("[ ]:", ""), f"test cell {index} did not run ({prompt!r})"
-            assert errors.count() == 0, f"visible test {index} failed:\n{errors.first.text_content()}"
-        shot(page, "04-run-all-tests-pass")
 
-        # Export from the notebook: a `!tito export` cell at the end.
-        cells.nth(len(student_cells) - 1).click()
-        page.keyboard.press("Escape")
-        page.keyboard.press("b")
-        new_editor = cells.nth(len(student_cells)).locator(".cm-content")
-        new_editor.click()
-        page.keyboard.insert_text(f"!tito export {MODULE[:2]}")
-        page.keyboard.press("Control+Enter")
-        wait_idle(page)
-        export_out = cells.nth(len(student_cells)).locator(".jp-OutputArea-output")
-        export_out.first.wait_for()
-        assert "Exported 1 module" in (export_out.first.text_content() or "")
-        shot(page, "05-tito-export")
+            # Validate before any work: it fails, and so does `tito test` (run from a terminal).
+            validate(page, re.compile(r"The following cells? failed"), "02-validate-before-work")
+            assert tito("test", MODULE[:2], cwd=workspace, check=False).returncode != 0, \
+                "tito test passes a notebook that Validate fails"
 
-        # nbgrader's Validate button (it saves the notebook first), and its verdict.
-        page.locator(".jp-NotebookPanel-toolbar").get_by_text("Validate", exact=True).click()
-        dialog = page.locator(".jp-Dialog")
-        try:
-            dialog.get_by_text("Success! Your notebook passes all the tests.").wait_for(timeout=TIMEOUT_MS * 2)
-        except Exception:
-            shot(page, "06-validate-failed")
-            raise
-        shot(page, "06-validate-success")
-        dialog.locator("button", has_text="OK").click()
+            # Type the solution into the first solution cell (and the others, so Validate can pass).
+            for index, cell in enumerate(student_cells):
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+                if grade_id not in solutions or cell.cell_type != "code":
+                    continue
+                editor = cells.nth(index).locator(".cm-content")
+                editor.scroll_into_view_if_needed()
+                editor.click()
+                page.keyboard.press("Control+a")
+                page.keyboard.insert_text(solutions[grade_id])
+                page.keyboard.press("Escape")
+                if index == first_solution:
+                    shot(page, "03-first-solution-typed")
+            save(page)
+            menu(page, "Run", "Run All Cells")
+            wait_executed(page, first_solution)
+            for index in visible_tests:
+                cell = cells.nth(index)
+                cell.scroll_into_view_if_needed()
+                prompt = cell.locator(".jp-InputArea-prompt").text_content() or ""
+                errors = cell.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+                assert prompt.strip() not in ("[ ]:", ""), f"test cell {index} did not run ({prompt!r})"
+                assert errors.count() == 0, f"visible test {index} failed:\n{errors.first.text_content()}"
+            shot(page, "04-run-all-tests-pass")
+
+            # Export from the notebook: a `!tito export` cell at the end.
+            cells.nth(len(student_cells) - 1).click()
+            page.keyboard.press("Escape")
+            page.keyboard.press("b")
+            new_editor = cells.nth(len(student_cells)).locator(".cm-content")
+            new_editor.click()
+            page.keyboard.insert_text(f"!tito export {MODULE[:2]}")
+            page.keyboard.press("Control+Enter")
+            wait_executed(page, len(student_cells))
+            export_out = cells.nth(len(student_cells)).locator(".jp-OutputArea-output")
+            export_out.first.wait_for()
+            assert "Exported 1 module" in (export_out.first.text_content() or "")
+            shot(page, "05-tito-export")
+
+            # nbgrader's Validate button (it saves the notebook first), and its verdict.
+            validate(page, "Success! Your notebook passes all the tests.", "06-validate-success")
         page.close()
 
     # `tito test` in the workspace gives the same verdict as the Validate button.
@@ -238,14 +263,15 @@ def test_student_and_instructor_in_jupyterlab(browser, tmp_path):
     with LabServer(course_repo, log_file=tmp_path / "instructor-lab.log", isolated=True) as server:
         assert server.instructor
         page = new_page(browser)
-        page.goto(server.url)
-        page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first.wait_for()
-        menu(page, "Nbgrader", "Formgrader")
-        frame = page.frame_locator("iframe[src*='formgrader']").first
-        row = frame.locator("tr", has_text=MODULE).first
-        row.wait_for()
-        shot(page, "07-formgrader-assignments")
-        cells_text = [t.strip() for t in row.locator("td").all_inner_texts()]
-        assert MODULE in cells_text[0] if cells_text else False, cells_text
-        assert "1" in cells_text, f"formgrader shows no submission for {MODULE}: {cells_text}"
+        with shot_on_failure(page, "failure-instructor"):
+            page.goto(server.url)
+            page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first.wait_for()
+            menu(page, "Nbgrader", "Formgrader")
+            frame = page.frame_locator("iframe[src*='formgrader']").first
+            row = frame.locator("tr", has_text=MODULE).first
+            row.wait_for()
+            shot(page, "07-formgrader-assignments")
+            cells_text = [t.strip() for t in row.locator("td").all_inner_texts()]
+            assert MODULE in cells_text[0] if cells_text else False, cells_text
+            assert "1" in cells_text, f"formgrader shows no submission for {MODULE}: {cells_text}"
         page.close()

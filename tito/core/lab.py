@@ -108,6 +108,15 @@ def missing_labextensions() -> list[str]:
     return [name for name in REQUIRED_LABEXTENSIONS if name not in found]
 
 
+def _port_free(port: int, host: str = HOST) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+            return True
+        except OSError:
+            return False
+
+
 @dataclass
 class LabServer:
     """One JupyterLab server for one workspace. Use as a context manager, or start()/stop()."""
@@ -164,8 +173,25 @@ class LabServer:
         if missing:
             raise TitoError(f"JupyterLab extensions not installed: {', '.join(missing)}. "
                             'Reinstall the course tools: pip install -e ".[dev]"')
-        if not self.port:
-            self.port = free_port()
+        auto_port = not self.port
+        for attempt in range(3 if auto_port else 1):
+            if auto_port:
+                self.port = free_port()
+            self._launch()
+            try:
+                self.wait_ready(timeout)
+                return self
+            except TitoError:
+                self.stop()
+                # Another program may have taken the free port we picked: try another one.
+                if not auto_port or attempt == 2 or _port_free(self.port):
+                    raise
+            except BaseException:
+                self.stop()
+                raise
+        return self
+
+    def _launch(self) -> None:
         self._config_dir = Path(tempfile.mkdtemp(prefix="tito-lab-config-"))
         (self._config_dir / "jupyter_server_config.json").write_text(
             json.dumps(server_config(self.root, self.instructor), indent=2), encoding="utf-8")
@@ -182,12 +208,6 @@ class LabServer:
         finally:
             if log:
                 log.close()
-        try:
-            self.wait_ready(timeout)
-        except BaseException:
-            self.stop()
-            raise
-        return self
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

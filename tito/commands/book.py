@@ -8,12 +8,12 @@ from typing import Optional
 
 import typer
 
-from tito.core import book as course_book
 from tito.core.console import console, fail
 from tito.core.settings import find_root, load_settings
 
 book_app = typer.Typer(
-    help="The course book: one chapter per module, built offline with Jupyter Book.",
+    help="The course book: one chapter per module, built offline with Jupyter Book.\n\n"
+         "Example: tito book build --edition instructor && tito book serve",
     no_args_is_help=True,
 )
 
@@ -30,6 +30,8 @@ def build(edition: Optional[str] = EditionOpt,
 
     Example: tito book build --edition instructor
     """
+    from tito.core import book as course_book
+
     root = find_root()
     edition = course_book.check_edition(edition or load_settings(root).book_edition)
     console.print(f"Building the {edition} edition of the book…")
@@ -56,6 +58,8 @@ def serve(edition: Optional[str] = EditionOpt,
 
     Example: tito book serve --port 8000
     """
+    from tito.core import book as course_book
+
     root = find_root()
     edition = course_book.check_edition(edition or load_settings(root).book_edition)
     site = course_book.html_dir(root, edition)

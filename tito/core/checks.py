@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito.core import exporter
-from tito.core.notebook import SourceError, load_module_notebook, write_notebook
+from tito.core.notebook import SourceError, load_module_notebook
 from tito.core.registry import Module
+from tito.core.settings import TitoError
 
 SOLUTION_STUDENT, STUDENT_STUDENT = "reference-solution", "blank-student"
 
@@ -43,23 +44,6 @@ def grading_env() -> dict[str, str]:
     return {**os.environ, "TINYTORCH_GRADING": "1", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
 
 
-def _nbgrader(root: Path, course: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run an nbgrader command from the repo root (so nbgrader_config.py applies) on `course`."""
-    cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course}", "--log-level=ERROR"]
-    return subprocess.run(cmd, cwd=root, env=grading_env(), capture_output=True, text=True)
-
-
-def _scores(course: Path, slug: str) -> dict[str, tuple[float, float]]:
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        return {
-            student: (sub.score, sub.max_score)
-            for student in (SOLUTION_STUDENT, STUDENT_STUDENT)
-            for sub in [gradebook.find_submission(slug, student)]
-        }
-
-
 def _unexpected_errors(notebook: Path) -> list[str]:
     """Errors in cells that are not graded tests, other than NotImplementedError."""
     found = []
@@ -76,42 +60,46 @@ def _unexpected_errors(notebook: Path) -> list[str]:
 
 
 def grade_notebooks(module: Module, result: CheckResult) -> None:
-    """Checks 1 and 2 in a temporary nbgrader course."""
-    nb = load_module_notebook(module.source)
+    """Checks 1 and 2 in a temporary nbgrader course, graded by the same sandboxed grader as
+    `tito nbgrader autograde` (tito/core/autograde.py), so there is one grading path."""
+    from tito.core.autograde import autograde
+    from tito.core.course import Course, generate
+
+    load_module_notebook(module.source)            # a broken source is reported as such
     with tempfile.TemporaryDirectory(prefix=f"tito-check-{module.slug}-") as scratch:
-        course = Path(scratch)
-        source_nb = course / "source" / module.slug / module.notebook_name
-        write_notebook(nb, source_nb)
-        generated = _nbgrader(module.root, course, "generate_assignment", module.slug, "--force")
-        release_nb = course / "release" / module.slug / module.notebook_name
-        if generated.returncode or not release_nb.is_file():
-            result.problems.append(f"nbgrader generate_assignment failed: {_tail(generated)}")
+        course = Course.from_settings(module.root, directory=Path(scratch))
+        try:
+            generated = generate(course, module)
+        except TitoError as err:
+            result.problems.append(str(err))
             return
-        for student, notebook in ((SOLUTION_STUDENT, source_nb), (STUDENT_STUDENT, release_nb)):
-            target = course / "submitted" / student / module.slug / module.notebook_name
+        for student, notebook in ((SOLUTION_STUDENT, generated.source), (STUDENT_STUDENT, generated.release)):
+            target = course.submitted_notebook(module, student)
             target.parent.mkdir(parents=True)
             target.write_bytes(notebook.read_bytes())
-        graded = _nbgrader(module.root, course, "autograde", module.slug)
-        if graded.returncode:
-            result.problems.append(f"nbgrader autograde failed: {_tail(graded)}")
+        outcomes = {o.student: o for o in autograde(course, module, jobs=2)}
+        failed = [f"{o.student}: {o.reason}" for o in outcomes.values() if not o.graded]
+        if failed:
+            result.problems.append(f"autograde failed: {'; '.join(failed)}")
             return
-        scores = _scores(course, module.slug)
-        got, full = scores[SOLUTION_STUDENT]
+        for outcome in outcomes.values():
+            result.problems.extend(f"{outcome.student}: {note}" for note in outcome.notes
+                                   if "Grading stopped early" in note or "longer than" in note)
+        got, full = outcomes[SOLUTION_STUDENT].score, outcomes[SOLUTION_STUDENT].max_score
         result.solution = f"{got:g}/{full:g}"
         if full <= 0:
             result.problems.append("no graded cells: the module has nothing to score")
         elif got != full:
             result.problems.append(f"solution scored {got:g} of {full:g}")
-        got, full = scores[STUDENT_STUDENT]
+        got, full = outcomes[STUDENT_STUDENT].score, outcomes[STUDENT_STUDENT].max_score
         result.student = f"{got:g}/{full:g}"
         if got != 0:
             result.problems.append(f"blank student notebook scored {got:g} (should be 0)")
-        autograded = course / "autograded" / STUDENT_STUDENT / module.slug / module.notebook_name
-        crashes = _unexpected_errors(autograded)
+        crashes = _unexpected_errors(course.autograded_notebook(module, STUDENT_STUDENT))
         if crashes:
             result.student += " ✗ crashes"
             result.problems.extend(f"student notebook: {c}" for c in crashes)
-        solution_errors = _unexpected_errors(course / "autograded" / SOLUTION_STUDENT / module.slug / module.notebook_name)
+        solution_errors = _unexpected_errors(course.autograded_notebook(module, SOLUTION_STUDENT))
         result.problems.extend(f"solution notebook: {c}" for c in solution_errors)
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import re
 import shutil
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -135,15 +137,24 @@ def generate(course: Course, module: Module) -> Generated:
                      sum(float(c.metadata["nbgrader"].get("points", 0)) for c in graded))
 
 
+_NBGRADER_LOCK = threading.RLock()
+
+
 def _quiet(func, *args, **kwargs):
-    """Run an nbgrader API call with its logging kept out of our rich output."""
+    """Run an nbgrader API call with its logging kept out of our rich output.
+
+    nbgrader's converters `os.chdir` into the course directory (process-wide) while they run;
+    calls are serialised and the working directory restored, so threads (`tito check` grades
+    modules in parallel) can't leave each other in a deleted scratch folder."""
     sink = io.StringIO()
-    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+    with _NBGRADER_LOCK, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        cwd = os.getcwd()
         logging.disable(logging.WARNING)
         try:
             return func(*args, **kwargs)
         finally:
             logging.disable(logging.NOTSET)
+            os.chdir(cwd)
 
 
 # ---- collect ----------------------------------------------------------------------------------

@@ -197,6 +197,7 @@ def test_student_and_instructor_in_jupyterlab(browser, tmp_path):
             first_line = student_cells[locked].source.splitlines()[0]
             assert first_line in (locked_editor.text_content() or "")
             locked_editor.click()
+            page.locator(".jp-Notebook.jp-mod-editMode").wait_for()   # the keys go to that cell's editor
             page.keyboard.press("Control+End")
             page.keyboard.type("oops")
             shot(page, "02-locked-cell-typed-into")

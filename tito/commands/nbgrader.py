@@ -85,7 +85,7 @@ def release(modules: Optional[List[str]] = ModulesArg, all_: bool = AllOpt,
             table.add_row(module.slug, f"modules/source/{module.slug}/{module.notebook_name}", target)
     console.print(table)
     console.print(f"[green]✓[/] leak check passed; wrote {len(result.written)} module(s) in "
-                  f"{time.perf_counter() - start:.1f} s. Student: pip install -e {result.destination}")
+                  f"{time.perf_counter() - start:.1f} s. Student: pip install -e {result.destination}", soft_wrap=True)
 
 
 @app.command()

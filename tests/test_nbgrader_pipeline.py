@@ -180,7 +180,7 @@ def test_collect_reports_bad_files_and_imports_the_rest(batch):
     imported = {student for student, _ in batch["collected"].imported}
     assert imported == {GOOD, EMPTY, *batch["cases"]}
     reasons = " ".join(reason for _, reason in batch["collected"].problems)
-    assert "unknown notebook 'not_this_module.ipynb'" in reasons
+    assert "unknown notebook 'not_this_module.ipynb'" in reasons, reasons
     assert "notes.txt" in " ".join(str(p) for p, _ in batch["collected"].problems)
 
 

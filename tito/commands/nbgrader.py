@@ -89,17 +89,18 @@ def release(modules: Optional[List[str]] = ModulesArg, all_: bool = AllOpt,
 
 
 @app.command()
-def collect(module: str = typer.Argument(..., help="Module by number, name or folder."),
+def collect(modules: Optional[List[str]] = ModulesArg, all_: bool = AllOpt,
             from_: Path = typer.Option(..., "--from", help="DIR/<student_id>/<notebook>.ipynb or DIR/<student_id>_<notebook>.ipynb")) -> None:
-    """Import submissions into nbgrader's submitted/ tree and add the students to the gradebook.
+    """Import submissions into nbgrader's submitted/ tree and add the students to the gradebook;
+    files that fit no module are listed (exit 1), not guessed.
 
     Example: tito nbgrader collect 01 --from ~/Downloads/submissions
     """
     from tito.core.course import collect as run
 
-    chosen, course = registry.resolve(module), _course()
+    chosen, course = registry.select(modules, all_), _course()
     result = run(course, chosen, from_)
-    table = Table(title=f"collected {chosen.slug} from {from_}")
+    table = Table(title=f"collected from {from_}")
     table.add_column("student")
     table.add_column("submitted as")
     for student, path in result.imported:

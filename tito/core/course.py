@@ -164,37 +164,38 @@ class CollectResult:
     problems: list[tuple[Path, str]] = field(default_factory=list)     # (file, reason)
 
 
-def collect(course: Course, module: Module, source_dir: Path) -> CollectResult:
-    """Import `DIR/<student>/<nb>.ipynb` or flat `DIR/<student>_<nb>.ipynb` into submitted/.
+def collect(course: Course, modules: Module | list[Module], source_dir: Path) -> CollectResult:
+    """Import `DIR/<student>/<nb>.ipynb` or flat `DIR/<student>_<nb>.ipynb` into submitted/,
+    for the given module(s): `imported` holds (student, submitted file).
 
-    Anything else (unknown notebook, unusable student id, a file that is not a notebook) is
-    reported and left alone: nothing is guessed.
+    Anything else (a notebook of none of these modules, an unusable student id, a file that is
+    not a notebook, a second copy) is reported and left alone: nothing is guessed.
     """
+    modules = [modules] if isinstance(modules, Module) else list(modules)
     source_dir = Path(source_dir)
     if not source_dir.is_dir():
         raise TitoError(f"--from {source_dir}: no such folder")
-    wanted = module.notebook_name
+    by_notebook = {m.notebook_name: m for m in modules}
+    names = ", ".join(by_notebook)
     result = CollectResult()
-    found: dict[str, Path] = {}
+    found: dict[tuple[str, str], Path] = {}
     for path in sorted(source_dir.rglob("*")):
         if path.is_dir() or any(part.startswith(".") for part in path.relative_to(source_dir).parts):
             continue
         rel = path.relative_to(source_dir)
-        student = None
+        student = notebook = None
         if len(rel.parts) == 2:
-            if rel.parts[1] == wanted:
-                student = rel.parts[0]
-            else:
-                result.problems.append((path, f"unknown notebook {rel.parts[1]!r} "
-                                        f"(module {module.slug} has only {wanted})"))
+            student, notebook = rel.parts
+            if notebook not in by_notebook:
+                result.problems.append((path, f"unknown notebook {notebook!r} (expected {names})"))
                 continue
         elif len(rel.parts) == 1:
-            suffix = "_" + wanted
-            if path.name.endswith(suffix) and len(path.name) > len(suffix):
-                student = path.name[: -len(suffix)]
-            else:
-                result.problems.append((path, f"file name is not <student_id>_{wanted} "
-                                        f"nor <student_id>/{wanted}"))
+            for name in by_notebook:
+                if path.name.endswith("_" + name) and len(path.name) > len(name) + 1:
+                    student, notebook = path.name[: -len(name) - 1], name
+            if student is None:
+                result.problems.append((path, f"file name is not <student_id>_<notebook> nor "
+                                        f"<student_id>/<notebook> for {names}"))
                 continue
         else:
             result.problems.append((path, "too deeply nested: expected DIR/<student_id>/<notebook>.ipynb"))
@@ -203,14 +204,15 @@ def collect(course: Course, module: Module, source_dir: Path) -> CollectResult:
             result.problems.append((path, f"{student!r} is not a usable student id "
                                     "(letters, digits, . _ @ -; at most 64)"))
             continue
-        if student in found:
-            result.problems.append((path, f"a second submission for {student} (kept {found[student]})"))
+        if (student, notebook) in found:
+            result.problems.append((path, f"a second submission of {notebook} for {student} "
+                                    f"(kept {found[student, notebook]})"))
             continue
-        found[student] = path
+        found[student, notebook] = path
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
     with course.gradebook() as gb:
-        for student, path in found.items():
-            target = course.submitted_notebook(module, student)
+        for (student, notebook), path in found.items():
+            target = course.submitted_notebook(by_notebook[notebook], student)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
             (target.parent / "timestamp.txt").write_text(stamp, encoding="utf-8")

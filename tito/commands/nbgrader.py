@@ -17,7 +17,7 @@ from tito.core import registry
 from tito.core.console import console, fail
 
 app = typer.Typer(no_args_is_help=True, help="Instructor pipeline: generate, release, collect, autograde, "
-                  "feedback, report (nbgrader underneath).")
+                  "feedback, report (nbgrader underneath).\n\nExample: tito nbgrader autograde 01 --jobs 2")
 
 ModulesArg = typer.Argument(None, metavar="[MODULE]...", help="Modules by number, name or folder: 1, 01, tensor, 01_tensor.")
 AllOpt = typer.Option(False, "--all", help="Every module, in order.")

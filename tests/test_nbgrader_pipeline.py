@@ -104,8 +104,10 @@ def attacks(release, source):
     empty_deleted = empty()
     empty_deleted.cells = [c for c in empty_deleted.cells if not _meta(c).get("grade")]
     duplicated = good()
-    duplicated.cells.append(copy.deepcopy(duplicated.cells[_first(duplicated, "solution")]))
-    duplicated.cells.append(copy.deepcopy(duplicated.cells[_first(duplicated, "grade")]))
+    for key in ("solution", "grade"):        # same grade_id twice (Jupyter gives the copy a new cell id)
+        twin = copy.deepcopy(duplicated.cells[_first(duplicated, key)])
+        twin["id"] = f"copy-of-{key}"
+        duplicated.cells.append(twin)
     text = nbformat.writes(good())
     return {
         "infinite-loop": (_loop_in_solution(good(), source), "graded"),

@@ -1,7 +1,7 @@
 """tito check: the three checks per module, one table."""
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import List, Optional
 
 import typer
@@ -24,7 +24,7 @@ def check(
 
     Example: tito check 01    (or: tito check --all)
     """
-    from tito.core.checks import check_module
+    from tito.core.checks import CheckResult, check_module
 
     chosen = registry.select(modules, all_)
     workers = jobs if jobs > 0 else load_settings().effective_jobs
@@ -33,13 +33,19 @@ def check(
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("checking modules", total=len(chosen))
 
-        def run(module):
-            result = check_module(module)
-            progress.advance(task)
-            return result
-
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(chosen)))) as pool:
-            results = list(pool.map(run, chosen))
+        # Processes, not threads: nbgrader's converters change the working directory of the
+        # whole process, so two modules checked in threads of one process would race.
+        with ProcessPoolExecutor(max_workers=max(1, min(workers, len(chosen)))) as pool:
+            futures = {pool.submit(check_module, module): module for module in chosen}
+            done = {}
+            for future in as_completed(futures):
+                module = futures[future]
+                try:
+                    done[module] = future.result()
+                except Exception as err:  # a crash in one module's check must not hide the others
+                    done[module] = CheckResult(module, problems=[f"check crashed: {type(err).__name__}: {err}"])
+                progress.advance(task)
+        results = [done[module] for module in chosen]
 
     table = Table(title="tito check", show_lines=False)
     for column in ("module", "1 · solution", "2 · student", "3 · tests", "result"):

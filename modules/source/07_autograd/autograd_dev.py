@@ -339,33 +339,40 @@ def subtract(a, b):
 # 1. `topological_order(root)` lists every node reachable from `root` through `grad_fn.edges`,
 #    each **once**, each node before the inputs it was made from. It uses an explicit stack rather
 #    than recursion, so a graph thousands of operations deep doesn't hit Python's recursion limit.
-# 2. Walk that list, starting with `grads = {id(root): seed}`. A node pops its gradient and passes
+#    A leaf has no inputs, so it is finished the moment it is found and never goes on the stack.
+# 2. Walk that list, starting with `grads = {root: seed}`. A node pops its gradient and passes
 #    `rule(g)` to each input, **adding** to what that input already received.
 # 3. A leaf stores what it received in `.grad` (adding to an existing `.grad`: gradients accumulate
 #    until you call `zero_grad()`).
+#
+# Variables are hashed by identity (`__hash__ = object.__hash__` in the class above), so a node
+# can be a set member or a dict key itself; `==` on Variables compares values elementwise and
+# never gets in the way.
 
 # %% nbgrader={"grade": false, "grade_id": "backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
-def _inputs(node):
-    return [edge[0] for edge in node.grad_fn.edges] if node.grad_fn is not None else []
-
-
 def topological_order(root):
     """Every node reachable from `root`, once each, every node listed before its inputs."""
-    # TODO: depth-first search with an explicit stack of (node, iterator over its inputs);
-    # append a node to `order` after all its inputs are done, then return `order` reversed.
-    # Track visited nodes by `id(node)`.
+    # TODO: depth-first search with an explicit stack of (node, iterator over its
+    # `grad_fn.edges`); append a node to `order` once all its inputs are done (a leaf at once,
+    # when it is found), then return `order` reversed. Keep the nodes seen so far in a set.
     ### BEGIN SOLUTION
-    order, seen = [], {id(root)}
-    stack = [(root, iter(_inputs(root)))]
+    if root.grad_fn is None:
+        return [root]
+    order, seen = [], {root}
+    stack = [(root, iter(root.grad_fn.edges))]
     while stack:
         node, pending = stack[-1]
-        for parent in pending:
-            if id(parent) not in seen:
-                seen.add(id(parent))
-                stack.append((parent, iter(_inputs(parent))))
+        for parent, _ in pending:
+            if parent in seen:
+                continue
+            seen.add(parent)
+            if parent.grad_fn is None:                # a leaf: nothing below it
+                order.append(parent)
+            else:
+                stack.append((parent, iter(parent.grad_fn.edges)))
                 break
-        else:
+        else:                                         # every input of `node` is done
             stack.pop()
             order.append(node)
     order.reverse()
@@ -378,11 +385,9 @@ def backpropagate(root, seed):
     # TODO: follow steps 2 and 3 above. A leaf's gradient is stored as
     # `Variable(g, requires_grad=False)`, cast to the leaf's dtype.
     ### BEGIN SOLUTION
-    grads = {id(root): seed}
+    grads = {root: seed}
     for node in topological_order(root):
-        g = grads.pop(id(node), None)
-        if g is None:
-            continue
+        g = grads.pop(node)                           # every node listed receives a gradient
         if node.grad_fn is None:                      # a leaf: keep the gradient
             if g.dtype != node._data.dtype or not g.flags.writeable:
                 g = g.astype(node._data.dtype)
@@ -390,8 +395,7 @@ def backpropagate(root, seed):
             continue
         for parent, rule in node.grad_fn.edges:
             parent_grad = rule(g)
-            key = id(parent)
-            grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+            grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad
     ### END SOLUTION
 
 
@@ -624,15 +628,14 @@ def matmul(a, b):
     """a @ b."""
     a, b = _lift(a), _lift(b)
     A, B = a._data, b._data
-    if A.ndim >= 2 and B.ndim >= 2:
+    if A.ndim == 2 and B.ndim == 2:
         # TODO: return `_result(A @ B, "MatMul", (a, rule_for_a), (b, rule_for_b))` using the two
-        # formulas above (use `_swap(M)` for Mᵀ, and `unbroadcast` to the input's shape for stacks).
+        # formulas above; `M.T` is Mᵀ.
         ### BEGIN SOLUTION
-        return _result(A @ B, "MatMul",
-                       (a, lambda g: unbroadcast(g @ _swap(B), A.shape)),
-                       (b, lambda g: unbroadcast(_swap(A) @ g, B.shape)))
+        return _result(A @ B, "MatMul", (a, lambda g: g @ B.T), (b, lambda g: A.T @ g))
         ### END SOLUTION
-    # A vector is a one-row (left) or one-column (right) matrix.
+    # Stacks and vectors (given). A vector is a one-row (left) or one-column (right) matrix; a
+    # stack of matrices multiplies pairwise, broadcasting like elementwise ops.
     A2 = A[np.newaxis, :] if A.ndim == 1 else A
     B2 = B[:, np.newaxis] if B.ndim == 1 else B
     def as_matrix(g):

@@ -7,9 +7,10 @@ For each collected submission `submitted/<student>/<slug>/<nb>.ipynb`, in the pa
    notebook — edited ones are restored (as nbgrader's OverwriteCells does, which also runs) and
    deleted ones are re-inserted where they belong; a second cell with a `grade_id` already seen
    loses its nbgrader metadata (its code still runs, it earns nothing);
-3. execute it in a worker process (`tito.core.sandbox`): scratch folder, per-cell timeout,
-   whole-notebook wall clock, memory cap, output truncation; N workers run in parallel and never
-   open the gradebook;
+3. execute it in a worker process (`tito.core.sandbox`): scratch folder, Landlock file-system
+   isolation (the course directory and the repository are out of reach), per-cell timeout,
+   whole-notebook wall clock, memory cap, output truncation, a fresh kernel that skips a cell
+   which killed the previous one; N workers run in parallel and never open the gradebook;
 4. back in the parent, the only gradebook writer: nbgrader's SaveAutoGrades records the scores,
    and the executed notebook goes to `autograded/`, where `nbgrader generate_feedback` finds it.
 """
@@ -45,6 +46,7 @@ class Outcome:
     reason: str = ""                # why it failed, or what went wrong while it was graded
     notes: list[str] = field(default_factory=list)
     skipped: bool = False           # already graded and not --force
+    isolation: dict = field(default_factory=dict)   # from the kernel: {"landlock": ABI or 0, "partial": why or None}
 
 
 # ---- step 2: rebuild the submission against the assignment ----------------------------------
@@ -282,7 +284,10 @@ def autograde(course: Course, module: Module, students: list[str] | None = None,
     outcomes: dict[str, Outcome] = {s: Outcome(s, reason="no submission collected for this student")
                                     for s in unknown}
     pending: list[tuple[str, nbformat.NotebookNode]] = []
-    job = {"cell_timeout": timeout, "wall_clock": wall_clock, "memory_mb": course.memory_limit_mb, "fsize_mb": 64}
+    protect = sorted({str(p) for p in (course.root, course.root.resolve(), course.directory,
+                                          module.source.resolve().parents[3])})
+    job = {"cell_timeout": timeout, "wall_clock": wall_clock, "memory_mb": course.memory_limit_mb, "fsize_mb": 64,
+           "protect": protect}
     for student in chosen:
         outcome = outcomes[student] = Outcome(student)
         if not force and _already_graded(course, module, student):
@@ -346,10 +351,18 @@ def _finish(course: Course, module: Module, outcome: Outcome, answer: dict | Non
         outcome.score, outcome.max_score, _ = _scores(course, module, student)
         return
     status = answer["status"]
+    outcome.isolation = status.get("isolation") or {}
     nb = nbformat.reads(answer["nb"], as_version=4)
     lines = list(outcome.notes)
     if status.get("timeouts"):
         lines.append(f"{len(status['timeouts'])} cell(s) ran longer than the time limit and were stopped")
+    deaths = status.get("deaths", [])
+    for n, death in enumerate(deaths):
+        final = n == len(deaths) - 1 and status.get("died") == death["reason"]
+        lines.append(f"The kernel died in {death['label']}: {death['reason']}. "
+                     + ("" if final else
+                        "The notebook was re-run in a fresh kernel without that cell: it scores zero, "
+                        "cells that need what it defines fail, the others were graded."))
     if status.get("died"):
         lines.append(f"Grading stopped early: {status['died']}. Cells from that point on score zero; "
                      "the cells before it were graded.")

@@ -4,18 +4,30 @@ The grader keeps N workers; each reads one job per stdin line (JSON: the noteboo
 per-cell timeout, the whole-notebook wall clock, the memory cap) and answers on stdout: first
 `{"kernel": PID}`, then `{"status": ..., "nb": ...}` with the executed notebook (outputs
 truncated). Nothing goes through files, so a submission can't tamper with another's input or
-result, and workers never open the gradebook. Each job's kernel runs in a fresh scratch folder
-`/tmp/tito-sandbox-XXXX/work` (so relative paths like `../../gradebook.db` lead nowhere real),
-removed afterwards, with RLIMIT_AS (memory) and RLIMIT_FSIZE (file size) set in the kernel's own
-process, HOME/IPYTHONDIR inside the scratch folder, and one BLAS thread.
+result, and workers never open the gradebook. Each run's kernel starts in a fresh folder
+`/tmp/tito-sandbox-XXXX/run-N/` (work, home, tmp, runtime with its connection file), removed
+afterwards, with RLIMIT_AS (memory) and RLIMIT_FSIZE (file size) set in the kernel's own process,
+HOME/IPYTHONDIR/TMPDIR inside that folder, and one BLAS thread.
+
+File-system isolation (Linux Landlock, tito/core/landlock.py): before ipykernel starts, the kernel
+process restricts itself to reading the Python installation, sys.path, the system folders and the
+`tinytorch` package folder, and to writing only its own run folder and /dev/null-like devices. The
+course directory (gradebook, other submissions), the repository (module sources with hidden tests)
+and other kernels' folders can't be opened, not even by absolute path. Where Landlock is missing
+the job still runs and its status says why isolation is partial (`TITO_SANDBOX_LANDLOCK=0` turns
+it off, to exercise that path).
 
 Every code cell ends with a verdict. Cells that ran keep their outputs. A cell that exceeds the
 per-cell timeout gets a `CellTimeout` error (the kernel is interrupted and, when it answers,
-grading goes on). When the kernel dies (`os._exit`, a segfault, the memory cap) or stops
-answering, the cell it was running and every later cell get a `KernelDied` error naming the reason,
-so they score zero while the earlier cells keep their grades.
+grading goes on). When the kernel dies in a cell (`os._exit`, a segfault, the memory cap) or stops
+answering, the reason is recorded and the notebook is re-run from the top in a fresh kernel with
+every cell that killed a kernel so far skipped (its output is a `KernelDied` error naming the
+reason): that cell scores zero, cells that need it fail on their own, the rest are graded. After
+MAX_DEATHS deaths, or past the whole-notebook wall clock, the cell and every later one get a
+`KernelDied` error instead.
 
-`python -m tito.core.sandbox --kernel MEMORY_MB FSIZE_MB -f CONNECTION_FILE` is the kernel launcher.
+`python -m tito.core.sandbox --kernel MEMORY_MB FSIZE_MB ISOLATION_JSON -f CONNECTION_FILE` is the
+kernel launcher.
 """
 from __future__ import annotations
 
@@ -31,10 +43,72 @@ KERNEL_OUTPUT_LIMIT = 1_000_000
 TRUNCATED = "\n… [output truncated by the grader: more than {} characters]\n"
 
 
+SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/etc", "/proc", "/sys",
+               "/var/cache/fontconfig", "/nix/store")
+DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+MAX_DEATHS = 3                 # kernel deaths per notebook before grading stops re-running it
+
+
+def _within(path: Path, other: Path) -> bool:
+    return path == other or other in path.parents
+
+
+def _read_paths(protect: list[str]) -> tuple[list[Path], list[str]]:
+    """What a Python kernel must read: the interpreter, its site-packages, every sys.path entry,
+    the system folders and the `tinytorch` package folder (exactly that folder when it is an
+    editable install in a repository). A path that contains a protected one is left out (or, for
+    the interpreter itself, kept and reported)."""
+    import importlib.util
+    import site
+
+    prefixes = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    protected = [Path(p).resolve() for p in protect]
+    spec = importlib.util.find_spec("tinytorch")
+    packages = [Path(p).resolve() for p in (spec.submodule_search_locations or [])] if spec else []
+    for folder in packages:     # an editable install: the package folder, never the repository
+        if not any(_within(folder, prefix) for prefix in prefixes):
+            protected.append(folder.parent)
+    paths, partial = [], []
+    for prefix in prefixes:
+        paths.append(prefix)
+        hit = [str(p) for p in protected if _within(p, prefix)]
+        if hit:
+            partial.append(f"the Python installation {prefix} contains {', '.join(hit)}")
+    user_site = site.getusersitepackages() if hasattr(site, "getusersitepackages") else None
+    for entry in [*site.getsitepackages(), *([user_site] if user_site else []), *sys.path, *SYSTEM_READ]:
+        if not entry:
+            continue
+        path = Path(entry).resolve()
+        if not any(_within(p, path) for p in protected):
+            paths.append(path)
+    return paths + packages, partial
+
+
+def _isolate(spec: dict) -> dict:
+    """Landlock the file system of this (kernel) process: read-only what Python needs,
+    read-write only this run's folder. The result is written to `<dir>/isolation.json`."""
+    from tito.core import landlock
+
+    run_dir = Path(spec["dir"])
+    result = {"landlock": 0, "partial": None}
+    if not spec.get("landlock", True):
+        result["partial"] = "Landlock switched off (TITO_SANDBOX_LANDLOCK=0)"
+    else:
+        read, partial = _read_paths(spec.get("protect", []))
+        try:
+            result["landlock"] = landlock.restrict(read=read, write=[run_dir], devices=DEVICES)
+            result["partial"] = "; ".join(partial) or None
+        except landlock.Unavailable as err:
+            result["partial"] = str(err)
+    (run_dir / "isolation.json").write_text(json.dumps(result), encoding="utf-8")
+    return result
+
+
 def _launch_kernel(argv: list[str]) -> None:
     import resource
 
     memory_mb, fsize_mb = int(argv[0]), int(argv[1])
+    _isolate(json.loads(argv[2]))          # before ipykernel is imported: no other thread exists yet
     if memory_mb > 0:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -62,7 +136,7 @@ def _launch_kernel(argv: list[str]) -> None:
 
     OutStream.write = capped_write
     app = IPKernelApp.instance()
-    app.initialize(argv[2:])
+    app.initialize(argv[3:])
     app.shell.events.register("pre_run_cell", lambda *args: written.update(n=0))
     app.start()
 
@@ -90,28 +164,73 @@ def _death_reason(km) -> str:
     return f"the kernel exited with status {code} (e.g. os._exit() or a fatal error)"
 
 
+def _label(cell, number: int) -> str:
+    """How a student finds the cell: its grade_id, or its first line."""
+    gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "empty")
+    return f"code cell {number} ({gid})" if gid else f"code cell {number} (`{first[:60]}`)"
+
+
 def run_job(job: dict, nb_json: str, announce=lambda pid: None) -> tuple[dict, str]:
+    """Execute the notebook. When a cell kills the kernel, the notebook is re-run from the top in
+    a fresh kernel (and a fresh folder) with every cell that killed a kernel so far skipped, at
+    most MAX_DEATHS times and within the whole-notebook wall clock."""
+    import shutil
+    import tempfile
+
+    import nbformat
+
+    nb = nbformat.reads(nb_json, as_version=4)
+    job_dir = Path(tempfile.mkdtemp(prefix="tito-sandbox-"))
+    deadline = time.monotonic() + float(job["wall_clock"])
+    status = {"executed": 0, "timeouts": [], "died": None, "deaths": [], "isolation": None}
+    killers: dict[int, str] = {}
+    code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    try:
+        for attempt in range(MAX_DEATHS + 1):
+            death = _run_once(job, nb, job_dir / f"run-{attempt}", killers, deadline, status, announce)
+            if death is None:
+                break
+            index, reason = death
+            status["deaths"].append({"cell": index, "label": _label(nb.cells[index], code_cells.index(index) + 1),
+                                     "reason": reason})
+            if len(status["deaths"]) >= MAX_DEATHS or time.monotonic() > deadline:
+                _take_down(nb, code_cells, index, reason, status)
+                break
+            killers[index] = reason
+    finally:
+        shutil.rmtree(job_dir, ignore_errors=True)
+    return status, nbformat.writes(nb)
+
+
+def _take_down(nb, code_cells, start: int, reason: str, status: dict) -> None:
+    """Grading stops: this cell and every later one get a KernelDied error (they score zero)."""
+    status["died"] = reason
+    for j in code_cells:
+        if j >= start:
+            nb.cells[j].outputs = [o for o in nb.cells[j].outputs if o.get("output_type") != "error"]
+            nb.cells[j].outputs.append(_error("KernelDied", f"not graded: {reason}"))
+
+
+def _run_once(job, nb, run_dir: Path, killers: dict, deadline: float, status: dict, announce):
+    """One run of the notebook in a fresh kernel; returns (cell index, reason) when the kernel died
+    (or hung) in a cell, else None."""
     import nbformat
     from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-    import shutil
-    import tempfile
-
-    nb = nbformat.reads(nb_json, as_version=4)
-    job_dir = Path(tempfile.mkdtemp(prefix="tito-sandbox-"))
-    work = job_dir / "work"
-    home = job_dir / "home"
-    for folder in (work, home):
+    work, home, tmp, runtime = (run_dir / name for name in ("work", "home", "tmp", "runtime"))
+    for folder in (work, home, tmp, runtime):
         folder.mkdir(parents=True, exist_ok=True)
     cell_timeout = float(job["cell_timeout"])
-    deadline = time.monotonic() + float(job["wall_clock"])
+    isolation = json.dumps({"dir": str(run_dir), "protect": job.get("protect", []),
+                            "landlock": os.environ.get("TITO_SANDBOX_LANDLOCK", "1") != "0"})
 
     class SandboxKernelManager(AsyncKernelManager):
         def format_kernel_cmd(self, extra_arguments=None):
             return [sys.executable, "-m", "tito.core.sandbox", "--kernel", str(job["memory_mb"]),
-                    str(job.get("fsize_mb", 64)), "-f", os.path.realpath(self.connection_file)]
+                    str(job.get("fsize_mb", 64)), isolation, "-f", os.path.realpath(self.connection_file)]
 
     class LimitedClient(NotebookClient):
         def output(self, outs, msg, display_id, cell_index):
@@ -127,18 +246,20 @@ def run_job(job: dict, nb_json: str, announce=lambda pid: None) -> tuple[dict, s
             return out
 
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TINYTORCH_ROOT", "JPY_", "NBGRADER"))}
+           if not k.startswith(("TINYTORCH_ROOT", "JPY_", "NBGRADER", "JUPYTER"))}
     env.update(HOME=str(home), IPYTHONDIR=str(home / ".ipython"), MPLCONFIGDIR=str(home / "mpl"),
+               TMPDIR=str(tmp), JUPYTER_RUNTIME_DIR=str(runtime), XDG_CACHE_HOME=str(home / ".cache"),
                MPLBACKEND="Agg", TINYTORCH_GRADING="1", NBGRADER_EXECUTION="autograde",
                OPENBLAS_NUM_THREADS="1", MALLOC_ARENA_MAX="2", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0")
-    km = SandboxKernelManager(kernel_name="python3")
+    # the connection file (the kernel's key) lives in this run's folder, unreadable to other kernels
+    km = SandboxKernelManager(kernel_name="python3", connection_file=str(runtime / "kernel.json"))
     client = LimitedClient(nb, km=km, timeout=max(1, int(cell_timeout)), allow_errors=True,
                            interrupt_on_timeout=True, iopub_timeout=2, shutdown_kernel="immediate",
                            error_on_timeout={"ename": "CellTimeout",
                                              "evalue": f"this cell ran longer than {cell_timeout:g} s and was stopped",
                                              "traceback": []},
                            resources={"metadata": {"path": str(work)}}, record_timing=False)
-    status = {"executed": 0, "timeouts": [], "died": None}
+    status.update(executed=0, timeouts=[])
 
     def on_executed(cell, cell_index, execute_reply):
         content = (execute_reply or {}).get("content", {})
@@ -147,46 +268,52 @@ def run_job(job: dict, nb_json: str, announce=lambda pid: None) -> tuple[dict, s
 
     client.on_cell_executed = on_executed
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-
-    def take_down(start: int, reason: str) -> None:
-        status["died"] = reason
-        for j in code_cells:
-            if j >= start:
-                nb.cells[j].outputs.append(_error("KernelDied", f"not graded: {reason}"))
-
+    for i in code_cells:
+        nb.cells[i].outputs, nb.cells[i].execution_count = [], None
+    current, death = None, None
     try:
         with client.setup_kernel(env=env, cwd=str(work)):
             announce(getattr(getattr(km, "provisioner", None), "pid", None))
+            try:
+                status["isolation"] = json.loads((run_dir / "isolation.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                status["isolation"] = {"landlock": 0, "partial": "the kernel did not report its isolation"}
             for i in code_cells:
                 cell = nb.cells[i]
+                if i in killers:
+                    cell.outputs = [_error("KernelDied", f"not run: in an earlier run this cell killed the kernel "
+                                                         f"({killers[i]}), so the notebook was re-run without it")]
+                    continue
                 if time.monotonic() > deadline:
-                    take_down(i, f"the whole notebook exceeded its time limit of {job['wall_clock']:g} s")
+                    _take_down(nb, code_cells, i, "the whole notebook exceeded its time limit of "
+                                                  f"{job['wall_clock']:g} s", status)
                     break
+                current = i
                 try:
                     client.execute_cell(cell, i)
                 except DeadKernelError:
                     cell.outputs = [o for o in cell.outputs if o.get("output_type") != "error"]
-                    take_down(i, _death_reason(km))
+                    death = i, _death_reason(km)
                     break
                 except CellTimeoutError:
-                    take_down(i, f"cell {i} timed out and the kernel did not recover")
+                    death = i, "it timed out and the kernel did not recover"
                     break
                 status["executed"] += 1
                 if any(o.get("ename") == "CellTimeout" for o in cell.outputs if o.get("output_type") == "error"):
                     status["timeouts"].append(i)
                     if not _responsive(client, km):
-                        take_down(i + 1, f"the kernel stopped answering after cell {i} timed out "
-                                         "(it ignored the interrupt) and was shut down")
+                        death = i, "it ran longer than the time limit, ignored the interrupt and the kernel was shut down"
                         break
+            current = None
     except DeadKernelError:
-        if status["died"] is None:
-            take_down(0, "the kernel could not start or died at once")
+        if death is None and current is not None:
+            death = current, _death_reason(km)
+        elif death is None and status["died"] is None:
+            _take_down(nb, code_cells, 0, "the kernel could not start or died at once", status)
     except Exception as exc:  # kernel start failures and the like: report, don't crash
-        if status["died"] is None:
-            take_down(0, f"the kernel could not run: {type(exc).__name__}: {exc}")
-    finally_text = nbformat.writes(nb)
-    shutil.rmtree(job_dir, ignore_errors=True)
-    return status, finally_text
+        if death is None and status["died"] is None:
+            _take_down(nb, code_cells, current or 0, f"the kernel could not run: {type(exc).__name__}: {exc}", status)
+    return death
 
 
 def _responsive(client, km, wait: float = 3.0) -> bool:

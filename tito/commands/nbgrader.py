@@ -130,7 +130,7 @@ def autograde(modules: Optional[List[str]] = ModulesArg, all_: bool = AllOpt,
     chosen, course = registry.select(modules, all_), _course()
     if memory:
         course.memory_limit_mb = memory
-    failures = []
+    failures, partial = [], {}
     table = Table(title="autograde")
     for column in ("module", "student", "score", "notes"):
         table.add_column(column, overflow="fold")
@@ -142,6 +142,8 @@ def autograde(modules: Optional[List[str]] = ModulesArg, all_: bool = AllOpt,
             outcomes = run(course, module, students=student, jobs=jobs, timeout=timeout, force=force,
                            progress=lambda outcome: progress.advance(task))
         for o in outcomes:
+            if o.isolation.get("partial"):
+                partial.setdefault(o.isolation["partial"], o.student)
             if not o.graded:
                 failures.append((module.slug, o.student, o.reason))
             score = f"{o.score:g}/{o.max_score:g}" if o.graded or o.max_score else "–"
@@ -150,6 +152,9 @@ def autograde(modules: Optional[List[str]] = ModulesArg, all_: bool = AllOpt,
             table.add_row(module.slug, o.student, score, note)
     console.print(table)
     console.print(f"Graded in {time.perf_counter() - start:.1f} s; gradebook {course.gradebook_path}")
+    if partial:
+        console.print("[yellow]![/] File isolation is partial: submissions could reach files outside their "
+                      f"scratch folder ({'; '.join(partial)}).", soft_wrap=True)
     if failures:
         for slug, who, reason in failures:
             console.print(f"[red]✗[/] {slug} {who}: {reason}", soft_wrap=True)

@@ -84,7 +84,8 @@ def grade_notebooks(module: Module, result: CheckResult) -> None:
             return
         for outcome in outcomes.values():
             result.problems.extend(f"{outcome.student}: {note}" for note in outcome.notes
-                                   if "Grading stopped early" in note or "longer than" in note)
+                                   if "Grading stopped early" in note or "longer than" in note
+                                   or "kernel died" in note)
         got, full = outcomes[SOLUTION_STUDENT].score, outcomes[SOLUTION_STUDENT].max_score
         result.solution = f"{got:g}/{full:g}"
         if full <= 0:

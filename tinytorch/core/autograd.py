@@ -154,7 +154,7 @@ class Variable(Tensor):
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         return _array_ufunc(ufunc, method, inputs, kwargs)
 
-# %% modules/source/07_autograd/autograd_dev.py #c1e28a76
+# %% modules/source/07_autograd/autograd_dev.py #7b00ceb9
 def _lift(x):
     """Operands become Variables; plain Tensors, arrays and numbers become constants."""
     if isinstance(x, Variable):
@@ -194,10 +194,10 @@ def unbroadcast(g, shape):
     if g.shape == shape:
         return g
     extra = g.ndim - len(shape)
-    if extra > 0:
+    if extra > 0:                                     # axes broadcasting added in front
         g = g.sum(axis=tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    if stretched:
+    if g.shape != shape:                              # axes of length 1 that were stretched
+        stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
         g = g.sum(axis=stretched, keepdims=True)
     return g if g.shape == shape else g.reshape(shape)
 
@@ -205,20 +205,22 @@ def unbroadcast(g, shape):
 def add(a, b):
     """a + b, for Variables, Tensors or numbers."""
     a, b = _lift(a), _lift(b)
-    return _result(a._data + b._data, "Add",
-                   (a, lambda g: unbroadcast(g, a.shape)),
-                   (b, lambda g: unbroadcast(g, b.shape)))
+    A, B = a._data, b._data
+    return _result(A + B, "Add",
+                   (a, lambda g: unbroadcast(g, A.shape)),
+                   (b, lambda g: unbroadcast(g, B.shape)))
 
 
 def multiply(a, b):
     """a * b, elementwise: d/da = b, d/db = a."""
     # TODO: like `add`, but each input's rule multiplies g by the *other* input's value
-    # (`b._data` / `a._data`) before unbroadcasting.
+    # (`B` / `A`) before unbroadcasting.
     ### BEGIN SOLUTION
     a, b = _lift(a), _lift(b)
-    return _result(a._data * b._data, "Mul",
-                   (a, lambda g: unbroadcast(g * b._data, a.shape)),
-                   (b, lambda g: unbroadcast(g * a._data, b.shape)))
+    A, B = a._data, b._data
+    return _result(A * B, "Mul",
+                   (a, lambda g: unbroadcast(g * B, A.shape)),
+                   (b, lambda g: unbroadcast(g * A, B.shape)))
     ### END SOLUTION
 
 
@@ -227,9 +229,10 @@ def subtract(a, b):
     # TODO: like `add`, with the rule for `b` negating g.
     ### BEGIN SOLUTION
     a, b = _lift(a), _lift(b)
-    return _result(a._data - b._data, "Sub",
-                   (a, lambda g: unbroadcast(g, a.shape)),
-                   (b, lambda g: unbroadcast(-g, b.shape)))
+    A, B = a._data, b._data
+    return _result(A - B, "Sub",
+                   (a, lambda g: unbroadcast(g, A.shape)),
+                   (b, lambda g: unbroadcast(-g, B.shape)))
     ### END SOLUTION
 
 # %% modules/source/07_autograd/autograd_dev.py #backward
@@ -280,7 +283,7 @@ def backpropagate(root, seed):
             grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad
     ### END SOLUTION
 
-# %% modules/source/07_autograd/autograd_dev.py #6dcc3a18
+# %% modules/source/07_autograd/autograd_dev.py #9ba68873
 def divide(a, b):
     """a / b."""
     a, b = _lift(a), _lift(b)
@@ -333,7 +336,7 @@ def reduce_sum(a, axis=None, keepdims=False):
 def reduce_mean(a, axis=None, keepdims=False):
     """Mean over `axis` (all axes when None): each input gets g / (number of values averaged)."""
     total = a._data.sum(axis=axis, keepdims=keepdims)
-    count = max(a._data.size // max(np.size(total), 1), 1)
+    count = max(a._data.size // max(total.size, 1), 1)
     out = total / count
     return _result(out, "Mean", (a, lambda g: _spread(g, a.shape, axis, keepdims, 1 / count)))
 
@@ -412,8 +415,8 @@ def maximum(a, b):
     a, b = _lift(a), _lift(b)
     A, B = a._data, b._data              # a number stays a number: float32 stays float32
     return _result(np.maximum(A, B), "Maximum",
-                   (a, lambda g: unbroadcast(g * _wins(A, B, True), a.shape)),
-                   (b, lambda g: unbroadcast(g * _wins(B, A, False), b.shape)))
+                   (a, lambda g: unbroadcast(g * _wins(A, B, True), A.shape)),
+                   (b, lambda g: unbroadcast(g * _wins(B, A, False), B.shape)))
 
 
 def minimum(a, b):
@@ -421,8 +424,8 @@ def minimum(a, b):
     a, b = _lift(a), _lift(b)
     A, B = a._data, b._data              # a number stays a number: float32 stays float32
     return _result(np.minimum(A, B), "Minimum",
-                   (a, lambda g: unbroadcast(g * _wins(B, A, True), a.shape)),
-                   (b, lambda g: unbroadcast(g * _wins(A, B, False), b.shape)))
+                   (a, lambda g: unbroadcast(g * _wins(B, A, True), A.shape)),
+                   (b, lambda g: unbroadcast(g * _wins(A, B, False), B.shape)))
 
 # %% modules/source/07_autograd/autograd_dev.py #matmul
 def _swap(m):

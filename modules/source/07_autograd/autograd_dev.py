@@ -286,37 +286,40 @@ def unbroadcast(g, shape):
     if g.shape == shape:
         return g
     extra = g.ndim - len(shape)
-    if extra > 0:
+    if extra > 0:                                     # axes broadcasting added in front
         g = g.sum(axis=tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    if stretched:
+    if g.shape != shape:                              # axes of length 1 that were stretched
+        stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
         g = g.sum(axis=stretched, keepdims=True)
     return g if g.shape == shape else g.reshape(shape)
 
 
 # %% [markdown]
 # Here is `add`, complete: `d(a + b)/da = 1`, so `a` receives `g` (summed back to its shape).
-# Write `multiply` (`d(ab)/da = b`) and `subtract` the same way.
+# Its rules capture the input arrays `A` and `B`. Write `multiply` (`d(ab)/da = b`) and
+# `subtract` the same way.
 
 # %% nbgrader={"grade": false, "grade_id": "basic-ops", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def add(a, b):
     """a + b, for Variables, Tensors or numbers."""
     a, b = _lift(a), _lift(b)
-    return _result(a._data + b._data, "Add",
-                   (a, lambda g: unbroadcast(g, a.shape)),
-                   (b, lambda g: unbroadcast(g, b.shape)))
+    A, B = a._data, b._data
+    return _result(A + B, "Add",
+                   (a, lambda g: unbroadcast(g, A.shape)),
+                   (b, lambda g: unbroadcast(g, B.shape)))
 
 
 def multiply(a, b):
     """a * b, elementwise: d/da = b, d/db = a."""
     # TODO: like `add`, but each input's rule multiplies g by the *other* input's value
-    # (`b._data` / `a._data`) before unbroadcasting.
+    # (`B` / `A`) before unbroadcasting.
     ### BEGIN SOLUTION
     a, b = _lift(a), _lift(b)
-    return _result(a._data * b._data, "Mul",
-                   (a, lambda g: unbroadcast(g * b._data, a.shape)),
-                   (b, lambda g: unbroadcast(g * a._data, b.shape)))
+    A, B = a._data, b._data
+    return _result(A * B, "Mul",
+                   (a, lambda g: unbroadcast(g * B, A.shape)),
+                   (b, lambda g: unbroadcast(g * A, B.shape)))
     ### END SOLUTION
 
 
@@ -325,9 +328,10 @@ def subtract(a, b):
     # TODO: like `add`, with the rule for `b` negating g.
     ### BEGIN SOLUTION
     a, b = _lift(a), _lift(b)
-    return _result(a._data - b._data, "Sub",
-                   (a, lambda g: unbroadcast(g, a.shape)),
-                   (b, lambda g: unbroadcast(-g, b.shape)))
+    A, B = a._data, b._data
+    return _result(A - B, "Sub",
+                   (a, lambda g: unbroadcast(g, A.shape)),
+                   (b, lambda g: unbroadcast(-g, B.shape)))
     ### END SOLUTION
 
 
@@ -513,7 +517,7 @@ def reduce_sum(a, axis=None, keepdims=False):
 def reduce_mean(a, axis=None, keepdims=False):
     """Mean over `axis` (all axes when None): each input gets g / (number of values averaged)."""
     total = a._data.sum(axis=axis, keepdims=keepdims)
-    count = max(a._data.size // max(np.size(total), 1), 1)
+    count = max(a._data.size // max(total.size, 1), 1)
     out = total / count
     return _result(out, "Mean", (a, lambda g: _spread(g, a.shape, axis, keepdims, 1 / count)))
 
@@ -592,8 +596,8 @@ def maximum(a, b):
     a, b = _lift(a), _lift(b)
     A, B = a._data, b._data              # a number stays a number: float32 stays float32
     return _result(np.maximum(A, B), "Maximum",
-                   (a, lambda g: unbroadcast(g * _wins(A, B, True), a.shape)),
-                   (b, lambda g: unbroadcast(g * _wins(B, A, False), b.shape)))
+                   (a, lambda g: unbroadcast(g * _wins(A, B, True), A.shape)),
+                   (b, lambda g: unbroadcast(g * _wins(B, A, False), B.shape)))
 
 
 def minimum(a, b):
@@ -601,8 +605,8 @@ def minimum(a, b):
     a, b = _lift(a), _lift(b)
     A, B = a._data, b._data              # a number stays a number: float32 stays float32
     return _result(np.minimum(A, B), "Minimum",
-                   (a, lambda g: unbroadcast(g * _wins(B, A, True), a.shape)),
-                   (b, lambda g: unbroadcast(g * _wins(A, B, False), b.shape)))
+                   (a, lambda g: unbroadcast(g * _wins(B, A, True), A.shape)),
+                   (b, lambda g: unbroadcast(g * _wins(A, B, False), B.shape)))
 
 
 # %% [markdown]

@@ -39,8 +39,11 @@ from tinytorch.core.tensor import Tensor
 # training crawls. A parameter whose `grad` is `None` (nothing flowed back to it) is left alone.
 #
 # The value of a `Variable` is `param.data` (a `Tensor`), whose NumPy array is `param.data.data`;
-# its gradient's array is `param.grad.data.data`. We update the array **in place** (`-=`): no new
-# memory per step, and anything holding the parameter sees the new value.
+# its gradient's array is `param.grad.data.data`. The same arrays sit in `param._data` and
+# `param.grad._data` (where module 01's `Tensor` stores them), one attribute away instead of
+# two — an optimizer touches them for every parameter at every step, so the code below uses
+# `_data`. We update the array **in place** (`-=`): no new memory per step, and anything holding
+# the parameter sees the new value.
 
 # %% nbgrader={"grade": false, "grade_id": "gradient-descent-step", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -50,7 +53,7 @@ def gradient_descent_step(parameter, learning_rate):
     # parameter's array in place.
     ### BEGIN SOLUTION
     if parameter.grad is not None:
-        _update(parameter, learning_rate * parameter.grad.data.data)
+        _update(parameter, learning_rate * parameter.grad._data)
     ### END SOLUTION
 
 
@@ -63,7 +66,7 @@ def gradient_descent_step(parameter, learning_rate):
 #| export
 def _update(param, step):
     """param.data ← param.data − step, in place when possible."""
-    values = param.data.data
+    values = param._data
     try:
         values -= step
     except (TypeError, ValueError):      # read-only, integer, or a step of another shape
@@ -144,18 +147,19 @@ class SGD:
         # self.momentum_buffers[id(param)] (v = momentum * v + g, or just g the first time);
         # then `_update(param, self.learning_rate * v)`. Finally add 1 to step_count.
         ### BEGIN SOLUTION
+        momentum, decay = self.momentum, self.weight_decay
         for param in self.parameters:
             if param.grad is None:
                 continue
-            g = param.grad.data.data
-            if self.weight_decay > 0:
-                g = g + self.weight_decay * param.data.data
+            g = param.grad._data
+            if decay > 0:
+                g = g + decay * param._data
             key = id(param)
             velocity = self.momentum_buffers.get(key)
-            if velocity is None or self.momentum == 0:
-                velocity = np.array(g, copy=True) if self.momentum else g
+            if velocity is None or momentum == 0:
+                velocity = g.copy() if momentum else g
             else:
-                velocity *= self.momentum
+                velocity *= momentum
                 velocity += g
             self.momentum_buffers[key] = velocity
             _update(param, self.learning_rate * velocity)
@@ -241,13 +245,13 @@ class Adam:
         for param in self.parameters:
             if param.grad is None:
                 continue
-            g = param.grad.data.data
+            g = param.grad._data
             if self.weight_decay > 0:
-                g = g + self.weight_decay * param.data.data
+                g = g + self.weight_decay * param._data
             key = id(param)
             if key not in self.first_moment:
-                self.first_moment[key] = np.zeros_like(param.data.data)
-                self.second_moment[key] = np.zeros_like(param.data.data)
+                self.first_moment[key] = np.zeros_like(param._data)
+                self.second_moment[key] = np.zeros_like(param._data)
             m, v = self.first_moment[key], self.second_moment[key]
             m *= self.beta1
             m += (1 - self.beta1) * g

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import sqlite3
 from pathlib import Path
 
@@ -56,16 +57,66 @@ def _insert_after_first_test(nb, code):
     return nb
 
 
-def _loop_in_solution(nb, source):
-    i = _first(nb, "solution")
+def _append(nb, *codes):
+    nb.cells.extend(new_code_cell(code) for code in codes)
+    return nb
+
+
+def _in_solution(nb, source, code, which=0):
+    """The reference solution of the `which`-th answer cell with `code` as its first statement."""
+    i = [k for k, c in enumerate(nb.cells) if _meta(c).get("solution")][which]
     src = next(c for c in source.cells if _meta(c).get("grade_id") == _meta(nb.cells[i])["grade_id"])
     lines = src.source.splitlines()
     at = next(k for k, line in enumerate(lines) if line.strip() == "### BEGIN SOLUTION")
     indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
-    lines.insert(at + 1, f"{indent}while True:\n{indent}    pass")
+    lines.insert(at + 1, "\n".join(indent + line for line in code.splitlines()))
     nb.cells[i].source = "\n".join(line for line in lines
                                    if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
     return nb
+
+
+def _loop_in_solution(nb, source):
+    return _in_solution(nb, source, "while True:\n    pass")
+
+
+def _points_of_test_after(source, which):
+    """Points of the first graded cell after the `which`-th answer cell: what a crash in that
+    answer costs (in the grading module each answer has its own test cell right after it)."""
+    answers = [k for k, c in enumerate(source.cells) if _meta(c).get("solution")]
+    return next(_meta(c)["points"] for c in source.cells[answers[which]:] if _meta(c).get("grade"))
+
+
+def _absolute_path_probe(course, module):
+    """Reads and writes, by absolute path, of the gradebook, another student's submission, the
+    module source and the course's source notebook (hidden tests). Prints what got through."""
+    targets = {"gradebook": course.gradebook_path, "other-student": course.submitted_notebook(module, GOOD),
+               "module-source": module.source.resolve(), "hidden-tests": course.source_notebook(module)}
+    return f"""
+import json, os
+results = {{}}
+for name, path in {json.dumps({k: str(v) for k, v in targets.items()})}.items():
+    for action in ("read", "write", "remove"):
+        try:
+            if action == "read":
+                with open(path, "rb") as handle:
+                    handle.read(16)
+            elif action == "write":     # nothing is written to the repository, even if it got through
+                with open(path, "ab") as handle:
+                    handle.write(b"" if name == "module-source" else b"vandalised")
+            elif name != "module-source":
+                os.remove(path)
+            else:
+                continue
+            results[f"{{action}} {{name}}"] = "ALLOWED"
+        except OSError as err:
+            results[f"{{action}} {{name}}"] = type(err).__name__
+try:
+    os.listdir({str(course.directory)!r})
+    results["list course"] = "ALLOWED"
+except OSError as err:
+    results["list course"] = type(err).__name__
+print("PROBE " + json.dumps(results))
+"""
 
 
 VANDAL = """
@@ -87,8 +138,9 @@ for pattern in ["../../*/*/*.ipynb", "../../../*/*/*.ipynb", "../../../submitted
 """
 
 
-def attacks(release, source):
-    """name -> (notebook or bytes, expectation). Expectations: 'full', 'zero', 'graded', 'failed'."""
+def attacks(release, source, course, module):
+    """name -> (notebook or bytes, expectation). Expectations: 'full', 'zero', 'graded', 'failed',
+    or a number: the points the submission loses (the test cell its crash took down)."""
     good = lambda: filled(release, source)  # noqa: E731
     empty = lambda: copy.deepcopy(release)  # noqa: E731
     deleted = good()
@@ -113,9 +165,12 @@ def attacks(release, source):
         "infinite-loop": (_loop_in_solution(good(), source), "graded"),
         "sleep-forever": (_insert_after_first_code(good(), "import time\ntime.sleep(10**6)"), "full"),
         "sys-exit": (_insert_after_first_code(good(), "import sys\nsys.exit()"), "full"),
-        "os-exit": (_insert_after_first_test(good(), "import os\nos._exit(1)"), "graded"),
-        "segfault": (_insert_after_first_test(good(), "import ctypes\nctypes.string_at(0)"), "graded"),
-        "memory-bomb": (_insert_after_first_code(good(), "blocks = []\nwhile True:\n    blocks.append(bytearray(32 * 2**20))"), "graded"),
+        "os-exit": (_in_solution(good(), source, "import os\nos._exit(1)", 0), _points_of_test_after(source, 0)),
+        "segfault": (_in_solution(good(), source, "import ctypes\nctypes.string_at(0)", -1),
+                     _points_of_test_after(source, -1)),
+        "memory-bomb": (_insert_after_first_code(good(), "blocks = []\nwhile True:\n    blocks.append(bytearray(32 * 2**20))"), "full"),
+        "crash-thrice": (_append(good(), *["import os\nos._exit(1)"] * 3), "full"),
+        "absolute-paths": (_insert_after_first_code(good(), _absolute_path_probe(course, module)), "full"),
         "deleted-test": (deleted, "full"),
         "edited-test": (edited, "full"),
         "empty-edited-tests": (empty_edited, "zero"),
@@ -141,7 +196,7 @@ def batch(tmp_path_factory):
     assert generated.returncode == 0, generated.stdout + generated.stderr
     source = nbformat.read(course.source_notebook(module), as_version=4)
     release = nbformat.read(course.release_notebook(module), as_version=4)
-    cases = attacks(release, source)
+    cases = attacks(release, source, course, module)
     inbox = tmp / "inbox"
     (inbox / GOOD).mkdir(parents=True)
     nbformat.write(filled(release, source), inbox / GOOD / module.notebook_name)
@@ -158,7 +213,8 @@ def batch(tmp_path_factory):
     (inbox / "notes.txt").write_text("not a submission")                            # bad file name
     collected = collect(course, module, inbox)
     hashes = {p: hashlib.sha256(p.read_bytes()).hexdigest()
-              for p in (course.directory / "submitted").rglob("*.ipynb")}
+              for p in [*(course.directory / "submitted").rglob("*.ipynb"), module.source.resolve(),
+                        course.source_notebook(module)]}
     first = {o.student: o for o in autograde(course, module, jobs=2, timeout=TIMEOUT)}
     gradebook_after_first = _scores_from_db(course, module)
     second = {o.student: o for o in autograde(course, module, jobs=2, timeout=TIMEOUT, force=True)}
@@ -194,6 +250,7 @@ def test_correct_and_empty_keep_full_and_zero(batch):
 
 
 @pytest.mark.parametrize("case", ["infinite-loop", "sleep-forever", "sys-exit", "os-exit", "segfault", "memory-bomb",
+                                  "crash-thrice", "absolute-paths",
                                   "deleted-test", "edited-test", "empty-edited-tests", "empty-deleted-tests",
                                   "duplicate-grade-id", "invalid-json", "not-utf8", "output-flood", "vandal"])
 def test_attack(batch, case):
@@ -215,24 +272,70 @@ def test_attack(batch, case):
         assert outcome.max_score == full
         if expectation == "full":
             assert outcome.score == full, outcome
+        elif isinstance(expectation, (int, float)):   # only the test its crash took down is lost
+            assert 0 < expectation < full and outcome.score == full - expectation, outcome
         elif expectation == "zero":
             assert outcome.score == 0, outcome
         else:
             assert 0 <= outcome.score <= full
 
 
-def test_kernel_death_is_explained_in_feedback(batch):
+def _errors(nb, ename):
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+            if o.get("output_type") == "error" and o.get("ename") == ename]
+
+
+def test_kernel_death_skips_the_cell_and_grades_the_rest(batch):
     course, module = batch["course"], batch["module"]
-    for case in ("os-exit", "segfault"):
+    for case in ("os-exit", "segfault"):          # a crash in one answer costs only the test that calls it
         notes = " ".join(batch["first"][case].notes)
-        assert "Grading stopped early" in notes, notes
+        assert "The kernel died in code cell" in notes and "re-run in a fresh kernel" in notes, notes
+        assert "Grading stopped early" not in notes, notes
         graded = nbformat.read(course.autograded_notebook(module, case), as_version=4)
-        assert "Grading stopped early" in graded.cells[0].source
-    assert batch["first"]["os-exit"].score > 0          # the test before the crash still counts
+        assert "The kernel died in code cell" in graded.cells[0].source
+        skipped = _errors(graded, "KernelDied")
+        assert len(skipped) == 1 and "killed the kernel" in skipped[0]["evalue"], skipped
+    assert "SIGSEGV" in " ".join(batch["first"]["segfault"].notes)
+    assert "status 1" in " ".join(batch["first"]["os-exit"].notes)
+    # three deaths: the bound; the cells after the third are not re-run, everything before is graded
+    notes = batch["first"]["crash-thrice"].notes
+    assert sum("The kernel died in" in n for n in notes) == 3 and any("Grading stopped early" in n for n in notes), notes
     results = dict((s, (html, err)) for s, html, err in feedback(course, module, ["os-exit", GOOD]))
     html = results["os-exit"][0]
-    assert html is not None and "Grading stopped early" in html.read_text(encoding="utf-8")
+    assert html is not None and "The kernel died in code cell" in html.read_text(encoding="utf-8")
     assert results[GOOD][0] is not None
+
+
+def test_landlock_is_available_here():
+    from tito.core import landlock
+
+    assert landlock.abi() >= 1, ("Landlock is unavailable on this machine (Linux >= 5.13 with 'landlock' in the "
+                                 "LSM list): the grader's file isolation can't be tested here")
+
+
+def test_absolute_paths_are_out_of_reach(batch):
+    """The kernel itself refuses them (Landlock), so nothing depends on guessing relative paths."""
+    course, module = batch["course"], batch["module"]
+    for run in ("first", "second"):
+        for student, outcome in batch[run].items():
+            if outcome.graded:
+                assert outcome.isolation.get("landlock", 0) >= 1 and not outcome.isolation.get("partial"), \
+                    (student, outcome.isolation)
+    graded = nbformat.read(course.autograded_notebook(module, "absolute-paths"), as_version=4)
+    printed = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.outputs)
+    probe = json.loads(printed.split("PROBE ", 1)[1].splitlines()[0])
+    assert len(probe) == 12 and not [k for k, v in probe.items() if v != "PermissionError"], probe
+    for path, digest in batch["hashes"].items():      # gradebook checked in test_vandal_reached_nothing
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, path
+
+
+def test_without_landlock_grading_works_and_says_isolation_is_partial(batch):
+    project, module = batch["project"], batch["module"]
+    run = tito(project, "nbgrader", "autograde", module.slug, "--student", GOOD, "--timeout", str(TIMEOUT),
+               "--memory", str(MEMORY_MB), "--force", env={"TITO_SANDBOX_LANDLOCK": "0"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.count("File isolation is partial") == 1, run.stdout
+    assert _scores_from_db(batch["course"], module)[GOOD][0] == batch["first"][GOOD].max_score
 
 
 def test_restored_cells_are_noted(batch):
@@ -263,6 +366,7 @@ def test_cli_autograde_exit_status_and_report(batch):
     run = tito(project, "nbgrader", "autograde", module.slug, "--student", GOOD, "--student", EMPTY,
                "--timeout", str(TIMEOUT), "--memory", str(MEMORY_MB), "--force")
     assert run.returncode == 0, run.stdout + run.stderr
+    assert "isolation is partial" not in run.stdout, run.stdout
     run = tito(project, "nbgrader", "autograde", module.slug, "--student", "invalid-json", "--timeout", str(TIMEOUT))
     assert run.returncode != 0 and "invalid-json" in run.stdout + run.stderr
     csv_path = batch["tmp"] / "grades.csv"

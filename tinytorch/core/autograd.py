@@ -102,8 +102,9 @@ class Variable(Tensor):
         if not self.requires_grad:
             raise RuntimeError("backward() on a Variable that does not require gradients "
                                "(none of its inputs has requires_grad=True)")
-        if gradient is None:
-            seed = np.ones(self._data.shape, self._data.dtype)
+        if gradient is None:                          # d self / d self = 1 everywhere
+            seed = np.empty(self._data.shape, self._data.dtype)
+            seed.fill(1)                              # (np.ones, minus its Python wrapper)
         else:
             seed = np.asarray(gradient._data if isinstance(gradient, Variable) else
                               gradient.data if isinstance(gradient, Tensor) else gradient,
@@ -154,7 +155,7 @@ class Variable(Tensor):
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         return _array_ufunc(ufunc, method, inputs, kwargs)
 
-# %% modules/source/07_autograd/autograd_dev.py #7b00ceb9
+# %% modules/source/07_autograd/autograd_dev.py #2086ceb5
 def _lift(x):
     """Operands become Variables; plain Tensors, arrays and numbers become constants."""
     if isinstance(x, Variable):
@@ -176,9 +177,12 @@ def _result(value, name, *edges):
     out = Variable.__new__(Variable)
     out._data = value if type(value) is np.ndarray else np.asarray(value)
     out._tensor = out.grad = None
-    edges = [edge for edge in edges if edge[0].requires_grad]
-    out.requires_grad = bool(edges)
-    out.grad_fn = GradFn(name, edges) if edges else None
+    needed = []                                       # the edges whose input needs a gradient
+    for edge in edges:
+        if edge[0].requires_grad:
+            needed.append(edge)
+    out.requires_grad = bool(needed)
+    out.grad_fn = GradFn(name, needed) if needed else None
     return out
 
 

@@ -103,12 +103,23 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
+def blas_kernel():
+    """Which BLAS kernel NumPy runs (OPENBLAS_CORETYPE can force an older one), via threadpoolctl."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "BLAS kernel: unknown (pip install threadpoolctl)"
+    found = [f"{i['internal_api']} {i.get('architecture', '?')}, {i['num_threads']} threads"
+             for i in threadpool_info() if i["user_api"] == "blas"]
+    return "BLAS kernel: " + ("; ".join(found) or "none found")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=40, help="timed samples per side")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, {cpu_model()}; numpy {np.__version__}; "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; {blas_kernel()}")
     print(f"{'step (best of repeats)':<28}{'tinytorch':>12}{'hand NumPy':>12}{'ratio':>8}{'target':>8}"
           f"{'median ratio':>14}")
     for sizes, batch, target in (((784, 512, 10), 256, 1.10), ((64, 64, 10), 32, 1.7)):

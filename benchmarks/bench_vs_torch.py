@@ -237,6 +237,17 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
+def blas_kernel():
+    """Which BLAS kernel NumPy runs (OPENBLAS_CORETYPE can force an older one), via threadpoolctl."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "BLAS kernel: unknown (pip install threadpoolctl)"
+    found = [f"{i['internal_api']} {i.get('architecture', '?')}, {i['num_threads']} threads"
+             for i in threadpool_info() if i["user_api"] == "blas"]
+    return "BLAS kernel: " + ("; ".join(found) or "none found")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15, help="timed samples per side (median is reported)")
@@ -244,7 +255,8 @@ def main():
     versions = f"numpy {np.__version__}" + (f", torch {torch.__version__} ({torch.get_num_threads()} threads)"
                                              if torch is not None else ", torch not installed")
     print(f"machine: {os.cpu_count()} cores, {cpu_model()}; {versions}; "
-          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')}")
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')}; "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; {blas_kernel()}")
     header = f"{'step':<26}{'tinytorch':>11}{'numpy':>11}{'tt/np':>7}"
     if torch is not None:
         header += f"{'torch':>11}{'tt/torch':>9}{'median':>8}{'target':>8}"

@@ -13,7 +13,12 @@ _settings.read(_root / "settings.ini")
 c = get_config()  # noqa: F821 (provided by nbgrader's config loader)
 
 c.CourseDirectory.course_id = _settings.get("course", "id", fallback="tinytorch")
-c.CourseDirectory.root = str((_root / _settings.get("nbgrader", "course_dir", fallback="course")).resolve())
+_course_dir = (_root / _settings.get("nbgrader", "course_dir", fallback="course")).resolve()
+c.CourseDirectory.root = str(_course_dir)
+# A course-local exchange, so the formgrader's release/collect buttons work on one machine
+# (and it shows no "exchange directory does not exist" warning). tito's own release/collect
+# don't use it.
+c.Exchange.root = str(_course_dir / "exchange")
 # Module sources (*_dev.py) never travel into a student release.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*_dev.py"]
 

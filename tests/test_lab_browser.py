@@ -275,4 +275,6 @@ def test_student_and_instructor_in_jupyterlab(browser, tmp_path):
             cells_text = [t.strip() for t in row.locator("td").all_inner_texts()]
             assert MODULE in cells_text[0] if cells_text else False, cells_text
             assert "1" in cells_text, f"formgrader shows no submission for {MODULE}: {cells_text}"
+            page_text = frame.locator("body").inner_text()
+            assert "exchange directory" not in page_text, "the formgrader warns about its exchange folder"
         page.close()

@@ -32,7 +32,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tito.core.settings import TitoError
+from tito.core.settings import TitoError, load_settings
 
 HOST = "127.0.0.1"
 CSP = "frame-ancestors 'self'"
@@ -173,6 +173,10 @@ class LabServer:
         if missing:
             raise TitoError(f"JupyterLab extensions not installed: {', '.join(missing)}. "
                             'Reinstall the course tools: pip install -e ".[dev]"')
+        if self.instructor:
+            # The formgrader warns (and disables its release/collect buttons) unless the exchange
+            # folder that nbgrader_config.py names exists.
+            (load_settings(self.root).course_dir / "exchange").mkdir(parents=True, exist_ok=True)
         auto_port = not self.port
         for attempt in range(3 if auto_port else 1):
             if auto_port:

@@ -170,16 +170,19 @@ update_pyproject = false
 README = """\
 # My TinyTorch workspace
 
+Install once, from this folder: `pip install -e .`
+
 Your notebooks are in `modules/source/NN_name/name_dev.ipynb`. For each module:
 
 ```bash
-jupyter lab modules/source/01_tensor/tensor_dev.ipynb   # implement the TODOs
-tito export 01      # copy your `#| export` cells into tinytorch/core/
+tito lab            # JupyterLab on this folder: open the module's notebook, implement the TODOs
+tito export 01      # copy your `#| export` cells into tinytorch/core/ (or `!tito export 01` in a cell)
 tito test 01        # run the notebook's tests (nbgrader validate) against your package
 ```
 
-Later modules import your own earlier work (`from tinytorch.core.tensor import Tensor`), so
-export each module before moving on. Install once with `pip install -e .` from this folder.
+In JupyterLab, nbgrader's Validate button gives the same verdict as `tito test`. Later modules
+import your own earlier work (`from tinytorch.core.tensor import Tensor`), so export each module
+before moving on.
 """
 
 

@@ -396,12 +396,13 @@ def backpropagate(root, seed):
     grads = {root: seed}
     for node in topological_order(root):
         g = grads.pop(node)                           # every node listed receives a gradient
-        if node.grad_fn is None:                      # a leaf: keep the gradient
+        fn = node.grad_fn
+        if fn is None:                                # a leaf: keep the gradient
             if g.dtype != node._data.dtype or not g.flags.writeable:
                 g = g.astype(node._data.dtype)
             node.grad = _leaf_grad(g if node.grad is None else node.grad._data + g)
             continue
-        for parent, rule in node.grad_fn.edges:
+        for parent, rule in fn.edges:
             parent_grad = rule(g)
             grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad
     ### END SOLUTION

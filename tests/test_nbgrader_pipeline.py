@@ -171,6 +171,8 @@ def attacks(release, source, course, module):
         "memory-bomb": (_insert_after_first_code(good(), "blocks = []\nwhile True:\n    blocks.append(bytearray(32 * 2**20))"), "full"),
         "crash-thrice": (_append(good(), *["import os\nos._exit(1)"] * 3), "full"),
         "absolute-paths": (_insert_after_first_code(good(), _absolute_path_probe(course, module)), "full"),
+        "kill-grader": (_insert_after_first_code(good(), "import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\n"
+                                                         "except OSError as err:\n    print('refused:', err)"), "full"),
         "deleted-test": (deleted, "full"),
         "edited-test": (edited, "full"),
         "empty-edited-tests": (empty_edited, "zero"),
@@ -250,7 +252,7 @@ def test_correct_and_empty_keep_full_and_zero(batch):
 
 
 @pytest.mark.parametrize("case", ["infinite-loop", "sleep-forever", "sys-exit", "os-exit", "segfault", "memory-bomb",
-                                  "crash-thrice", "absolute-paths",
+                                  "crash-thrice", "absolute-paths", "kill-grader",
                                   "deleted-test", "edited-test", "empty-edited-tests", "empty-deleted-tests",
                                   "duplicate-grade-id", "invalid-json", "not-utf8", "output-flood", "vandal"])
 def test_attack(batch, case):

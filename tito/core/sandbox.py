@@ -57,7 +57,8 @@ def _read_paths(protect: list[str]) -> tuple[list[Path], list[str]]:
     """What a Python kernel must read: the interpreter, its site-packages, every sys.path entry,
     the system folders and the `tinytorch` package folder (exactly that folder when it is an
     editable install in a repository). A path that contains a protected one is left out (or, for
-    the interpreter itself, kept and reported)."""
+    the interpreter itself, kept and reported); so is one inside a protected path, unless it is
+    part of the Python installation (a virtual environment inside the repository)."""
     import importlib.util
     import site
 
@@ -79,7 +80,8 @@ def _read_paths(protect: list[str]) -> tuple[list[Path], list[str]]:
         if not entry:
             continue
         path = Path(entry).resolve()
-        if not any(_within(p, path) for p in protected):
+        inside_python = any(_within(path, prefix) for prefix in prefixes)
+        if not any(_within(p, path) or (_within(path, p) and not inside_python) for p in protected):
             paths.append(path)
     return paths + packages, partial
 

@@ -158,7 +158,7 @@ def test_digits_file_ships_with_the_package():
     digest = hashlib.sha256(data.read_bytes()).hexdigest()
     assert digest in readme, "README.md records the checksum of the shipped file"
     assert "CC BY 4.0" in readme and "UCI" in readme and "scikit-learn" in readme
-    with gzip.open(data.open("rb")) as handle:
+    with data.open("rb") as raw, gzip.open(raw) as handle:
         assert len(handle.read().splitlines()) == 1797
 
 

@@ -59,8 +59,8 @@ import sys
 # %% [markdown]
 # ## Step 1 — Introduce yourself
 #
-# `personal_info()` returns a dictionary describing who built this copy of TinyTorch. Later modules
-# print it in their banners, and it ends up in your package, so your framework is signed.
+# `personal_info()` returns a dictionary describing who built this copy of TinyTorch. It is
+# exported into your package (`tinytorch.core.setup`), so the framework you build carries your name.
 #
 # It must have exactly these keys, all strings:
 #

@@ -118,3 +118,16 @@ def test_unfinished_module_fails_its_test(workspace, tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     run = in_workspace(ws, "test", MODULES[0].slug)
     assert run.returncode != 0 and "NotImplementedError" in run.stdout + run.stderr
+
+
+def test_status_in_a_fresh_workspace_reports_the_notebooks_tests(workspace, tmp_path):
+    """`tito status` in a workspace: each module exported and up to date, its notebook's tests failing
+    (nothing written yet) -- not the instructor's tests/ folder, which a workspace doesn't have."""
+    fresh = tmp_path / "fresh"
+    run = tito(workspace["project"], "nbgrader", "release", "00", "01", "--to", str(fresh))
+    assert run.returncode == 0, run.stdout + run.stderr
+    run = in_workspace(fresh, "status")
+    assert run.returncode == 0, run.stdout + run.stderr
+    rows = [line for line in run.stdout.splitlines() if " setup " in line or " tensor " in line]
+    assert len(rows) == 2, run.stdout
+    assert all("yes" in row and "failing" in row and "missing" not in row for row in rows), run.stdout

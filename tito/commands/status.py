@@ -11,13 +11,18 @@ from tito.core.console import console
 def status(
     run_tests_: bool = typer.Option(True, "--tests/--no-tests", help="Run each module's tests (slower) or skip them."),
 ) -> None:
-    """Show every module: its package file, whether it is up to date with the source, and its tests.
+    """Show every module: its package file, whether it is up to date with the source, and its tests
+    (in a student workspace: whether the notebook's tests pass, as `tito test` reports them).
 
     Example: tito status    (or: tito status --no-tests)
     """
     from tito.core import exporter
     from tito.core.checks import run_tests
     from tito.core.notebook import SourceError
+    from tito.core.settings import find_root, load_settings
+    from tito.core.workspace import is_workspace, validate
+
+    in_workspace = is_workspace(find_root())   # a student's tests are their notebook's (nbgrader validate)
 
     table = Table(title="TinyTorch modules")
     for column in ("#", "module", "package file", "exported", "up to date", "tests"):
@@ -34,6 +39,10 @@ def status(
             fresh = f"[red]source broken ({len(err.problems)} problem(s))[/]"
         if not run_tests_:
             tests = "–"
+        elif in_workspace:
+            with console.status(f"validating {module.notebook_name}…"):
+                check = validate(module, timeout=load_settings().cell_timeout)
+            tests = "[green]all pass[/]" if check.passed else f"[red]{len(check.failures)} failing[/]"
         elif not module.tests.is_file():
             tests = "[red]missing[/]"
         else:

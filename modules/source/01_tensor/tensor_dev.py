@@ -102,9 +102,9 @@ print((np.arange(4.0).reshape(4, 1) * bias).shape)  # (4, 1) * (3,) -> (4, 3)
 # layer is exactly this: `(batch, features_in) @ (features_in, features_out)`. With more than two
 # axes, the last two are the matrices and the leading axes are a batch.
 #
-# When the inner dimensions don't agree, NumPy's error describes its internal signature
-# `(n?,k),(k,m?)->(n?,m?)`, not your data. Your `matmul` raises a `ValueError` that names both
-# shapes.
+# When the inner dimensions don't agree, NumPy's error speaks of its internal signature
+# `(n?,k),(k,m?)->(n?,m?)` and "core dimensions", not of your shapes. Your `matmul` raises a
+# `ValueError` that names both shapes.
 
 # %%
 x = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])   # (3, 2)
@@ -152,8 +152,8 @@ print(scores - scores.mean(axis=1, keepdims=True))
 # - `_result` wraps a NumPy result as a `Tensor`. It keeps NumPy's dtype except one case: a
 #   `float64` result becomes `float32` unless an input tensor was already `float64`
 #   (so `int_tensor / 2` is `float32`, but a `float64` tensor stays `float64`).
-# - `__array_ufunc__` makes NumPy functions such as `np.exp(t)` or `np.maximum(t, 0)` return a
-#   `Tensor`; `__array__` makes `np.asarray(t)` return the array.
+# - `__array_ufunc__` makes NumPy's elementwise functions (ufuncs) such as `np.exp(t)` or
+#   `np.maximum(t, 0)` return a `Tensor`; `__array__` makes `np.asarray(t)` return the array.
 #
 # Inside the class, read operands through `self._data` and `_operand(other)`, never through
 # `.data`: module 07's `Variable`, a subclass, redefines `data`, and this code must still work on
@@ -663,9 +663,10 @@ assert Tensor([1, 2]).mean().dtype == np.float32 and Tensor(cube).sum().dtype ==
 # %% [markdown]
 # ## 9. The plumbing at work
 #
-# The given code makes `Tensor` behave like a NumPy citizen. NumPy functions return Tensors,
-# comparisons give `bool` tensors, and indexing gives Tensors — so the activation functions of the
-# next module can be written once, with operators and `np.` functions only.
+# The given code makes `Tensor` behave like a NumPy citizen. NumPy ufuncs (`np.exp`,
+# `np.maximum`, `np.tanh`, …) return Tensors, comparisons give `bool` tensors, and indexing gives
+# Tensors — so the activation functions of the next module can be written once, with operators,
+# methods and ufuncs only. (Reductions are methods: write `t.sum()`, not `np.sum(t)`.)
 
 # %%
 z = Tensor([-2.0, 0.0, 3.0])

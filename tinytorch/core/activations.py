@@ -37,8 +37,8 @@ class Sigmoid:
         if not isinstance(x, Tensor):
             x = Tensor(x)
         # TODO: compute the sigmoid of x with the tanh form above.
-        # HINT: operators on x and np.tanh(...) — a single expression. Use 0.5 (a Python float)
-        #       rather than np.float64(0.5), so float32 input stays float32.
+        # HINT: operators on x and np.tanh(...) — a single expression. Numbers such as 0.5 mix
+        #       with x without changing its float32 dtype.
         ### BEGIN SOLUTION
         return 0.5 * (np.tanh(0.5 * x) + 1)
         ### END SOLUTION

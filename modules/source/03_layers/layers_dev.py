@@ -104,7 +104,8 @@ assert np.array_equal(matmul_naive(np.arange(6).reshape(2, 3), np.arange(6).resh
 
 # %% [markdown]
 # Three nested Python loops do `m·n·k` multiply-adds one at a time; `@` hands the same work to an
-# optimised BLAS library that uses vector instructions, caches and all your cores. Time both:
+# optimised BLAS library that uses vector instructions, caches and, for large matrices, several
+# cores. Time both:
 
 # %%
 rng = np.random.default_rng(0)
@@ -132,10 +133,10 @@ except NotImplementedError:
 # - otherwise (before module 07, or while your module 07 is still a stub that raises
 #   `NotImplementedError`) it is a plain `Tensor`.
 #
-# The import sits **inside** the function on purpose. At the top of this file it would fail today
-# (module 07 doesn't exist yet), and it would be decided once, when this module is imported.
-# Inside, it is tried each time a parameter is made, so layers built after you finish module 07
-# get Variables automatically. This function is given; read it.
+# The import sits **inside** the function on purpose. At the top of this file the choice would be
+# made once, when this module is imported (and the import would fail in a package without module
+# 07). Inside, it is tried each time a parameter is made, so layers built once your module 07
+# works get Variables automatically. This function is given; read it.
 
 # %%
 #| export
@@ -325,8 +326,8 @@ assert np.allclose(np.asarray(slow(Tensor(batch))), batch @ np.asarray(fast.weig
 # of network Glorot and Bengio studied when they proposed this scale), for three ways of drawing
 # the weights. The table shows the spread (std) of the signal after every other layer, and the
 # share of units stuck in `tanh`'s flat tails (|output| > 0.99, where its gradient is nearly 0)
-# after the last one. Too small and the signal fades towards 0; too large and almost every unit
-# saturates, so almost no gradient would get through; Xavier keeps the signal alive without
+# after the last one. Too small and the signal fades towards 0; too large and most units
+# saturate, so little gradient would get through; Xavier keeps the signal alive without
 # saturating.
 
 # %%

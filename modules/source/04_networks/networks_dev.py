@@ -206,8 +206,8 @@ assert relus[0] is not relus[1], "each position should get its own activation in
 #
 # and $h_1 - 2h_2$ is exactly XOR on the four corners (0, 1, 1, 0). Scale it and shift it so the
 # sigmoid turns it into a confident probability: $\sigma(10 h_1 - 20 h_2 - 5)$. Below, those
-# numbers go into the parameters of a `create_mlp(2, [2], 1)` network. Training (module 09) will
-# find weights like these on its own.
+# numbers go into the parameters of a `create_mlp(2, [2], 1)` network. In module 08 an optimizer
+# finds XOR-solving weights for a `create_mlp(2, [8], 1)` on its own.
 
 # %%
 def xor_network():
@@ -257,11 +257,12 @@ except NotImplementedError:
 # A network with two inputs and one sigmoid output splits the plane into "≥ 0.5" and "< 0.5".
 # The plots colour the network's output over a grid, with a black line where it crosses 0.5:
 # the hand-made XOR network first, then three *untrained* random `create_mlp(2, [16, 16], 1)`
-# networks (their biases randomised too — with zero biases every level line of a ReLU network is
-# a ray from the origin; colours stretched to each network's own range). The random networks'
-# level lines already bend, piecewise-linearly — that bending is what the ReLUs buy — but in
-# arbitrary places, and their output may not even cross 0.5 anywhere; training moves the lines
-# where the data needs them. The cell draws only when you run the notebook yourself.
+# networks (their biases randomised too — with zero biases, scaling the input scales the last
+# `Dense` output by the same factor, so the 0.5 line would be made of rays from the origin;
+# colours stretched to each network's own range). The random networks' level lines already bend,
+# piecewise-linearly — that bending is what the ReLUs buy — but in arbitrary places, and their
+# output may not even cross 0.5 anywhere; training moves the lines where the data needs them.
+# The cell draws only when you run the notebook yourself.
 
 # %%
 def output_on_grid(net, low, high, steps=121):

@@ -185,11 +185,11 @@ print(Y)   # the same [[6, 8], [12, 14]] as the worked example
 # `reshape`, `@` and `+` it will — so the layer you write here becomes trainable later without
 # changes.
 #
-# A practical detail: NumPy's `@` is fast (it calls BLAS) only when each operand is laid out
-# row- or column-contiguous in memory. The blocks of the weight matrix are (where the reshape
-# can't keep that layout, NumPy copies the data into it); a slice such as `weight[:, :, i, j].T`
-# is not, and on a batch of 32×32 RGB images it made each product hundreds of times slower when
-# we measured it.
+# A practical detail: NumPy's `@` hands its operands to BLAS, which wants each one laid out row-
+# or column-contiguous in memory. The blocks of the weight matrix are (where the reshape can't
+# keep that layout, NumPy copies the data into it); a slice such as `weight[:, :, i, j].T` is
+# not. NumPy 2.3 and later copy such an operand before calling BLAS; older versions multiply it
+# with a much slower loop of their own. Contiguous blocks are fast on every version.
 
 # %%
 from numpy.lib.stride_tricks import sliding_window_view
@@ -271,8 +271,8 @@ except ValueError:
 #
 # The layer owns a kernel of shape `kernel_size` (an `(kH, kW)` pair, or one int for a square
 # kernel), created with `make_parameter` from module 03 so that module 07 can train it. Start it
-# with small random values, scaled by `sqrt(2 / (kH·kW))` so the output has roughly the spread
-# of the input.
+# with small random values, scaled by `sqrt(2 / (kH·kW))` (He initialisation: with a ReLU after
+# each layer, the signal keeps about the same size from layer to layer).
 #
 # `forward(x)` takes one 2-D image. Don't write a new loop: a single image is a batch of one with
 # one channel, so reshape `x` to `(1, 1, H, W)` and the kernel to `(1, 1, kH, kW)`, call
@@ -507,7 +507,8 @@ if SHOW:
 # - `conv2d_naive`: the definition, four loops.
 # - `conv2d_vectorized`: the same numbers from `kH·kW` shifted slices and matrix products — im2col,
 #   one offset at a time, written with operations autograd will understand.
-# - `Conv2D` and `MultiChannelConv2D`: layers with parameters, checked against the loops.
+# - `Conv2D` and `MultiChannelConv2D`: layers with parameters, checked against the loops and the
+#   im2col reference.
 # - `flatten`, `flatten_batch`, `Flatten`: the bridge from feature maps to `Dense`.
 #
 # ```python

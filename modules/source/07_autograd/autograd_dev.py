@@ -52,16 +52,17 @@ from tinytorch.core.tensor import Tensor
 # |---|---|
 # | `data` | the value, always a `Tensor` (sharing memory with the Variable) |
 # | `requires_grad` | whether gradients should flow to it |
-# | `grad` | `None` until `backward()` reaches it, then a `Variable` of the same shape |
+# | `grad` | `None`; after `backward()`, on a leaf, a `Variable` of the same shape |
 # | `grad_fn` | how it was made (`None` for a *leaf*: a value you created yourself) |
 #
 # Because `Variable` subclasses `Tensor`, the layers you wrote (which only use operators, `@`,
 # reductions and NumPy ufuncs on whatever they are given) run on it unchanged — Python gives a
 # subclass's reflected operator priority, so `Tensor + Variable` is handled by the Variable.
 #
-# Values are stored as NumPy arrays inside. Numbers and lists become `float32`, like `Tensor`; an
-# integer array that needs gradients is converted to `float32` (gradients of integers make no
-# sense); a `float64` array stays `float64` (handy for precise gradient checks).
+# Values are stored as NumPy arrays inside. Numbers and lists follow `Tensor`'s rules (Python
+# floats become `float32`); an integer value that needs gradients is converted to `float32`
+# (gradients of integers make no sense); a `float64` array stays `float64` (handy for precise
+# gradient checks).
 
 # %% nbgrader={"grade": false, "grade_id": "variable-class", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -463,7 +464,7 @@ assert q.grad.item() == 1.0
 # | `a / b` | `g / b` and `-g · (a / b) / b` |
 # | `-a`, `a ** n` | `-g`, `g · n · a^(n-1)` |
 # | `sum`, `mean` | `g` copied back over the summed axes (divided by the count for `mean`) |
-# | `max` | `g` to the position(s) of the maximum |
+# | `max` | `g` to the position of the maximum (shared equally by ties) |
 # | `reshape`, `transpose`, `x[i:j]` | `g` reshaped, transposed back, or placed in a zero array |
 # | `exp`, `log`, `tanh`, `sqrt` | `g·eᵃ`, `g / a`, `g·(1 − tanh²a)`, `g / (2√a)` |
 # | `maximum(a, b)` | `g` to whichever is larger (to `b` on a tie: ReLU's slope at 0 is 0) |

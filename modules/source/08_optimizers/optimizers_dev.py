@@ -42,8 +42,8 @@ from tinytorch.core.tensor import Tensor
 # its gradient's array is `param.grad.data.data`. The same arrays sit in `param._data` and
 # `param.grad._data` (where module 01's `Tensor` stores them), one attribute away instead of
 # two — an optimizer touches them for every parameter at every step, so the code below uses
-# `_data`. We update the array **in place** (`-=`): no new memory per step, and anything holding
-# the parameter sees the new value.
+# `_data`. We update the array **in place** (`-=`): no new parameter array per step, and anything
+# holding the parameter sees the new value.
 
 # %% nbgrader={"grade": false, "grade_id": "gradient-descent-step", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -58,9 +58,9 @@ def gradient_descent_step(parameter, learning_rate):
 
 
 # %% [markdown]
-# `_update` (given) does the in-place subtraction, falling back to a new array if the parameter's
-# array is read-only or of another dtype — so code that replaces `param.data = Tensor(...)` keeps
-# working too.
+# `_update` (given) does the in-place subtraction. Where that is impossible (a read-only or
+# integer array, or a step of another shape) it stores a new array instead, as
+# `param.data = Tensor(...)` would.
 
 # %%
 #| export
@@ -364,6 +364,11 @@ print("✅ StepLR decays on the step after each multiple of step_size")
 # one point at a time with the squared error as loss, first with `SGD(lr=0.01, momentum=0.9)`
 # then — from the same start — with `Adam(lr=0.01)`, 60 passes each, and returns the four learned
 # numbers `(sgd_w, sgd_b, adam_w, adam_b)`.
+#
+# Expect SGD to land on `w = 2, b = 1` and Adam to be still on its way (about `w = 1.6, b = 1.7`,
+# its loss still falling). Adam moves each parameter by roughly at most its learning rate per
+# step, here 0.01, and 300 steps are not enough to get there. The test accepts anything within
+# 0.7 of the target.
 
 # %% nbgrader={"grade": false, "grade_id": "train-simple-model", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -402,8 +407,8 @@ def train_simple_model(verbose=True):
 # %% nbgrader={"grade": true, "grade_id": "test-train-simple-model", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 sgd_w, sgd_b, adam_w, adam_b = train_simple_model()
 assert abs(sgd_w - 2.0) < 0.5 and abs(sgd_b - 1.0) < 0.5, f"SGD should learn w≈2, b≈1; got {sgd_w:.3f}, {sgd_b:.3f}"
-assert abs(adam_w - 2.0) < 0.7 and abs(adam_b - 1.0) < 0.7, f"Adam should learn w≈2, b≈1; got {adam_w:.3f}, {adam_b:.3f}"
-print("✅ both optimizers fit the line")
+assert abs(adam_w - 2.0) < 0.7 and abs(adam_b - 1.0) < 0.7, f"Adam should get within 0.7 of w=2, b=1; got {adam_w:.3f}, {adam_b:.3f}"
+print("✅ SGD fits the line; Adam is on its way")
 
 # %% [markdown]
 # ## Step 6 — A network learns XOR

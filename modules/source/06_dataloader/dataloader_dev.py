@@ -168,7 +168,7 @@ except ValueError:
 # %% nbgrader={"grade": false, "grade_id": "dataloader", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class DataLoader:
-    """Iterates a Dataset in batches of `(data, labels)` Tensors; reshuffles every epoch."""
+    """Iterates a Dataset in batches of `(data, labels)` Tensors; with shuffle=True, a new order every epoch."""
 
     def __init__(self, dataset, batch_size=32, shuffle=True, seed=None):
         if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:

@@ -48,8 +48,7 @@ def status(
         else:
             with console.status(f"testing {module.slug}…"):
                 run = run_tests(module)
-            summary = run.stdout.strip().splitlines()[-1].strip("= ") if run.stdout.strip() else "no output"
-            tests = f"[green]{summary}[/]" if run.returncode == 0 else f"[red]{summary}[/]"
+            tests = f"[green]{run.summary}[/]" if run.passed else f"[red]{run.summary}[/]"
         table.add_row(f"{module.number:02d}", module.name, where, exported, fresh, tests)
     console.print(table)
 

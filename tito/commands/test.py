@@ -35,13 +35,12 @@ def test(
             continue
         with console.status(f"testing {module.slug}…"):
             run = run_tests(module)
-        summary = run.stdout.strip().splitlines()[-1].strip("= ") if run.stdout.strip() else "no output"
-        if run.returncode:
-            console.print(run.stdout.rstrip(), markup=False, highlight=False)
-            console.print(f"[red]✗[/] {module.slug}: {summary}")
+        if not run.passed:
+            console.print(run.output.rstrip(), markup=False, highlight=False)
+            console.print(f"[red]✗[/] {module.slug}: {run.summary}")
             failed.append(module.slug)
         else:
-            console.print(f"[green]✓[/] {module.slug}: {summary}")
+            console.print(f"[green]✓[/] {module.slug}: {run.summary}")
     if failed:
         raise fail(f"tests failed for {', '.join(failed)}")
 

@@ -104,10 +104,19 @@ def grade_notebooks(module: Module, result: CheckResult) -> None:
         result.problems.extend(f"solution notebook: {c}" for c in solution_errors)
 
 
-def run_tests(module: Module, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+@dataclass
+class PytestRun:
+    passed: bool
+    summary: str   # pytest's closing line, e.g. "12 passed in 0.40s"
+    output: str
+
+
+def run_tests(module: Module, extra: tuple[str, ...] = ()) -> PytestRun:
     """pytest on the module's package tests."""
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(module.tests), *extra]
-    return subprocess.run(cmd, cwd=module.root, capture_output=True, text=True)
+    run = subprocess.run(cmd, cwd=module.root, capture_output=True, text=True)
+    lines = run.stdout.strip().splitlines()
+    return PytestRun(run.returncode == 0, lines[-1].strip("= ") if lines else "no output", run.stdout)
 
 
 def check_tests(module: Module, result: CheckResult) -> None:
@@ -124,10 +133,9 @@ def check_tests(module: Module, result: CheckResult) -> None:
         result.problems.append(f"no package tests at {module.tests.relative_to(module.root)}")
         return
     run = run_tests(module)
-    summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else "no output"
-    result.tests = summary.strip("= ")
-    if run.returncode:
-        result.problems.append(f"tests failed: {summary}")
+    result.tests = run.summary
+    if not run.passed:
+        result.problems.append(f"tests failed: {run.summary}")
 
 
 def check_module(module: Module) -> CheckResult:

@@ -78,3 +78,33 @@ def test_kernel_reads_the_package_folder_not_the_repository():
     in_repo = [p for p in read if (p == repo or repo in p.parents or p in repo.parents)
                and p != package and not any(p == q or q in p.parents for q in python)]
     assert package in read and not in_repo and not partial, in_repo
+
+
+SYSTEM_CHILD = r"""
+import json, sys
+from tito.core import landlock, sandbox
+read, _ = sandbox._read_paths([])
+landlock.restrict(read=read, write=[], devices=["/dev/null"])
+seen = {}
+for path in ("/etc/passwd", "/etc/shadow"):
+    try:
+        open(path).close()
+        seen[path] = "ok"
+    except OSError as err:
+        seen[path] = type(err).__name__
+print(json.dumps(seen))
+"""
+
+
+def test_system_secrets_stay_out_of_reach():
+    """/etc stays readable entry by entry, but not /etc/shadow, sudoers or host keys."""
+    read, _ = sandbox._read_paths([])
+    for secret in map(Path, sandbox.SYSTEM_SECRETS):
+        assert not any(p == secret or p in secret.parents for p in read), f"{secret} is readable"
+    assert Path("/usr") in read
+    assert landlock.abi() >= 1, "Landlock is unavailable on this machine: the grader's isolation can't be tested"
+    run = subprocess.run([sys.executable, "-c", SYSTEM_CHILD], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)
+    assert seen["/etc/passwd"] == "ok", seen
+    assert seen["/etc/shadow"] in ("PermissionError", "FileNotFoundError"), seen

@@ -45,12 +45,35 @@ TRUNCATED = "\n… [output truncated by the grader: more than {} characters]\n"
 
 SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/etc", "/proc", "/sys",
                "/var/cache/fontconfig", "/nix/store")
+# Beneath the system folders, what a submission has no business reading (password hashes, sudo
+# rules, host keys, TLS private keys): their folders are allowed entry by entry without these.
+SYSTEM_SECRETS = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers",
+                  "/etc/sudoers.d", "/etc/ssh", "/etc/ssl/private", "/etc/security/opasswd")
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 MAX_DEATHS = 3                 # kernel deaths per notebook before grading stops re-running it
 
 
 def _within(path: Path, other: Path) -> bool:
     return path == other or other in path.parents
+
+
+def _without_secrets(folder: Path, secrets: tuple[Path, ...]) -> list[Path]:
+    """`folder` itself, or -- when a secret lies beneath it -- its entries minus the secrets."""
+    inside = tuple(s for s in secrets if _within(s, folder))
+    if not inside:
+        return [folder]
+    if folder in inside or not folder.is_dir() or folder.is_symlink():
+        return []
+    try:
+        children = sorted(folder.iterdir())
+    except OSError:
+        return []
+    return [path for child in children for path in _without_secrets(child, inside)]
+
+
+def _system_read() -> list[str]:
+    secrets = tuple(Path(s) for s in SYSTEM_SECRETS)
+    return [str(p) for folder in SYSTEM_READ for p in _without_secrets(Path(folder), secrets)]
 
 
 def _read_paths(protect: list[str]) -> tuple[list[Path], list[str]]:
@@ -76,7 +99,7 @@ def _read_paths(protect: list[str]) -> tuple[list[Path], list[str]]:
         if hit:
             partial.append(f"the Python installation {prefix} contains {', '.join(hit)}")
     user_site = site.getusersitepackages() if hasattr(site, "getusersitepackages") else None
-    for entry in [*site.getsitepackages(), *([user_site] if user_site else []), *sys.path, *SYSTEM_READ]:
+    for entry in [*site.getsitepackages(), *([user_site] if user_site else []), *sys.path, *_system_read()]:
         if not entry:
             continue
         path = Path(entry).resolve()

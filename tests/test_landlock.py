@@ -81,12 +81,13 @@ def test_kernel_reads_the_package_folder_not_the_repository():
 
 
 SYSTEM_CHILD = r"""
-import json, sys
+import json, os, sys
 from tito.core import landlock, sandbox
 read, _ = sandbox._read_paths([])
 landlock.restrict(read=read, write=[], devices=["/dev/null"])
 seen = {}
-for path in ("/etc/passwd", "/etc/shadow"):
+for path in ("/etc/passwd", "/etc/shadow", "/proc/cpuinfo", "/proc/self/status",
+             f"/proc/{os.getppid()}/environ"):
     try:
         open(path).close()
         seen[path] = "ok"
@@ -97,7 +98,8 @@ print(json.dumps(seen))
 
 
 def test_system_secrets_stay_out_of_reach():
-    """/etc stays readable entry by entry, but not /etc/shadow, sudoers or host keys."""
+    """/etc stays readable entry by entry, but not /etc/shadow, sudoers or host keys; /proc shows
+    the system and the kernel's own process, not other processes (the grader's environment)."""
     read, _ = sandbox._read_paths([])
     for secret in map(Path, sandbox.SYSTEM_SECRETS):
         assert not any(p == secret or p in secret.parents for p in read), f"{secret} is readable"
@@ -108,3 +110,6 @@ def test_system_secrets_stay_out_of_reach():
     seen = json.loads(run.stdout)
     assert seen["/etc/passwd"] == "ok", seen
     assert seen["/etc/shadow"] in ("PermissionError", "FileNotFoundError"), seen
+    assert seen["/proc/cpuinfo"] == "ok" and seen["/proc/self/status"] == "ok", seen
+    parent_environ = [v for k, v in seen.items() if k.endswith("/environ")]
+    assert parent_environ == ["PermissionError"], seen

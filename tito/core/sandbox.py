@@ -43,7 +43,7 @@ KERNEL_OUTPUT_LIMIT = 1_000_000
 TRUNCATED = "\n… [output truncated by the grader: more than {} characters]\n"
 
 
-SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/etc", "/proc", "/sys",
+SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/etc", "/sys",
                "/var/cache/fontconfig", "/nix/store")
 # Beneath the system folders, what a submission has no business reading (password hashes, sudo
 # rules, host keys, TLS private keys): their folders are allowed entry by entry without these.
@@ -71,9 +71,19 @@ def _without_secrets(folder: Path, secrets: tuple[Path, ...]) -> list[Path]:
     return [path for child in children for path in _without_secrets(child, inside)]
 
 
+def _proc_read() -> list[str]:
+    """/proc without other processes' folders (their environment, command line, open files):
+    the system-wide entries and this process's own /proc/<pid>."""
+    proc, own = Path("/proc"), str(os.getpid())
+    try:
+        return [str(p) for p in proc.iterdir() if not p.name.isdigit() or p.name == own]
+    except OSError:
+        return []
+
+
 def _system_read() -> list[str]:
     secrets = tuple(Path(s) for s in SYSTEM_SECRETS)
-    return [str(p) for folder in SYSTEM_READ for p in _without_secrets(Path(folder), secrets)]
+    return [str(p) for folder in SYSTEM_READ for p in _without_secrets(Path(folder), secrets)] + _proc_read()
 
 
 def _read_paths(protect: list[str]) -> tuple[list[Path], list[str]]:

@@ -113,3 +113,52 @@ def test_system_secrets_stay_out_of_reach():
     assert seen["/proc/cpuinfo"] == "ok" and seen["/proc/self/status"] == "ok", seen
     parent_environ = [v for k, v in seen.items() if k.endswith("/environ")]
     assert parent_environ == ["PermissionError"], seen
+
+
+NET_CHILD = r"""
+import json, socket, sys
+from tito.core import landlock
+allowed, listening = int(sys.argv[1]), int(sys.argv[2])
+landlock.restrict(read=[sys.prefix, sys.base_prefix, *sys.path[1:], "/usr", "/lib", "/lib64"],
+                  bind_ports=[allowed])
+seen = {}
+def attempt(name, action):
+    sock = socket.socket()
+    try:
+        action(sock)
+        seen[name] = "ok"
+    except OSError as err:
+        seen[name] = type(err).__name__
+    finally:
+        sock.close()
+attempt("bind own port", lambda s: s.bind(("127.0.0.1", allowed)))
+attempt("bind other port", lambda s: s.bind(("127.0.0.1", 0)))
+attempt("connect", lambda s: s.connect(("127.0.0.1", listening)))
+print(json.dumps(seen))
+"""
+
+
+def test_kernel_binds_its_ports_and_connects_nowhere():
+    """With ABI ≥ 4 a kernel may bind only the ports of its connection file and open no TCP
+    connection (to the grader's machine or anywhere else)."""
+    import socket
+
+    assert landlock.abi() >= 4, "this kernel's Landlock has no network rights (ABI < 4)"
+    with socket.socket() as listener, socket.socket() as probe:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+        probe.close()
+        run = subprocess.run([sys.executable, "-c", NET_CHILD, str(free), str(listener.getsockname()[1])],
+                             capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)
+    assert seen == {"bind own port": "ok", "bind other port": "PermissionError", "connect": "PermissionError"}, seen
+
+
+def test_kernel_ports_come_from_the_connection_file(tmp_path):
+    info = {"transport": "tcp", "shell_port": 1, "iopub_port": 2, "stdin_port": 3, "control_port": 4, "hb_port": 5}
+    (tmp_path / "kernel.json").write_text(json.dumps(info))
+    assert sandbox._kernel_ports(["-f", str(tmp_path / "kernel.json")]) == [1, 2, 3, 4, 5]
+    assert sandbox._kernel_ports([]) is None

@@ -88,7 +88,8 @@ def _points_of_test_after(source, which):
 
 def _absolute_path_probe(course, module):
     """Reads and writes, by absolute path, of the gradebook, another student's submission, the
-    module source and the course's source notebook (hidden tests). Prints what got through."""
+    module source and the course's source notebook (hidden tests), and a TCP connection to the
+    grader's machine. Prints what got through."""
     targets = {"gradebook": course.gradebook_path, "other-student": course.submitted_notebook(module, GOOD),
                "module-source": module.source.resolve(), "hidden-tests": course.source_notebook(module)}
     return f"""
@@ -115,6 +116,12 @@ try:
     results["list course"] = "ALLOWED"
 except OSError as err:
     results["list course"] = type(err).__name__
+import socket        # no TCP connection out of the kernel (refused before any packet: not ConnectionRefused)
+try:
+    socket.create_connection(("127.0.0.1", 9), timeout=2).close()
+    results["connect tcp"] = "ALLOWED"
+except OSError as err:
+    results["connect tcp"] = type(err).__name__
 print("PROBE " + json.dumps(results))
 """
 
@@ -326,7 +333,7 @@ def test_absolute_paths_are_out_of_reach(batch):
     graded = nbformat.read(course.autograded_notebook(module, "absolute-paths"), as_version=4)
     printed = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.outputs)
     probe = json.loads(printed.split("PROBE ", 1)[1].splitlines()[0])
-    assert len(probe) == 12 and not [k for k, v in probe.items() if v != "PermissionError"], probe
+    assert len(probe) == 13 and not [k for k, v in probe.items() if v != "PermissionError"], probe
     for path, digest in batch["hashes"].items():      # gradebook checked in test_vandal_reached_nothing
         assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, path
 

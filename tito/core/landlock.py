@@ -35,6 +35,10 @@ FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV   # the on
 # scopes (ABI 6): no signals to, and no abstract unix sockets of, processes outside the sandbox
 SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1
 
+# network access rights (ABI 4): TCP only
+NET_BIND_TCP, NET_CONNECT_TCP = 1 << 0, 1 << 1
+RULE_NET_PORT = 2
+
 READ = EXECUTE | READ_FILE | READ_DIR
 DEVICE = READ_FILE | WRITE_FILE | TRUNCATE | IOCTL_DEV
 
@@ -51,6 +55,11 @@ class _RulesetAttr(ctypes.Structure):
 class _PathBeneathAttr(ctypes.Structure):
     _pack_ = 1                                   # __attribute__((packed)) in the kernel header
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+class _NetPortAttr(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("port", ctypes.c_uint64)]
 
 
 def _libc():
@@ -97,18 +106,22 @@ def _paths(items) -> list[Path]:
     return out
 
 
-def restrict(read=(), write=(), devices=()) -> int:
+def restrict(read=(), write=(), devices=(), bind_ports=None) -> int:
     """Allow only: reading/executing beneath `read`, everything beneath `write`, read/write/ioctl
     on the device files `devices`. Everything else is refused from now on, for this process and
-    every process it starts. Returns the ABI version in force; raises Unavailable when it can't."""
+    every process it starts. With `bind_ports` (a list) and ABI ≥ 4, TCP is restricted too: bind
+    only on those ports, connect nowhere. Returns the ABI version in force; raises Unavailable
+    when it can't."""
     libc = _libc()
     version = _abi(libc)
     if version < 1:
         raise Unavailable("this kernel has no Landlock (Linux ≥ 5.13 with landlock in the LSM list)")
     handled = handled_fs(version)
-    attr = _RulesetAttr(handled_access_fs=handled, handled_access_net=0,
+    net = NET_BIND_TCP | NET_CONNECT_TCP if bind_ports is not None and version >= 4 else 0
+    attr = _RulesetAttr(handled_access_fs=handled, handled_access_net=net,
                         scoped=(SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL) if version >= 6 else 0)
-    size = ctypes.sizeof(_RulesetAttr) if version >= 6 else ctypes.sizeof(ctypes.c_uint64)
+    # the struct grew with the ABI: fs only (1-3), + net (4-5), + scoped (6+)
+    size = 8 * (1 if version < 4 else 2 if version < 6 else 3)
     ruleset = libc.syscall(ctypes.c_long(SYS_CREATE_RULESET), ctypes.byref(attr), ctypes.c_size_t(size),
                            ctypes.c_uint32(0))
     if ruleset < 0:
@@ -129,6 +142,11 @@ def restrict(read=(), write=(), devices=()) -> int:
                     raise Unavailable(f"landlock_add_rule({path}) failed: {os.strerror(ctypes.get_errno())}")
             finally:
                 os.close(fd)
+        for port in sorted(set(bind_ports or ())) if net else ():
+            rule = _NetPortAttr(allowed_access=NET_BIND_TCP, port=int(port))
+            if libc.syscall(ctypes.c_long(SYS_ADD_RULE), ctypes.c_int(ruleset), ctypes.c_int(RULE_NET_PORT),
+                            ctypes.byref(rule), ctypes.c_uint32(0)) < 0:
+                raise Unavailable(f"landlock_add_rule(port {port}) failed: {os.strerror(ctypes.get_errno())}")
         if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             raise Unavailable(f"prctl(PR_SET_NO_NEW_PRIVS) failed: {os.strerror(ctypes.get_errno())}")
         if libc.syscall(ctypes.c_long(SYS_RESTRICT_SELF), ctypes.c_int(ruleset), ctypes.c_uint32(0)) < 0:

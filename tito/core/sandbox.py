@@ -119,9 +119,22 @@ def _read_paths(protect: list[str]) -> tuple[list[Path], list[str]]:
     return paths + packages, partial
 
 
-def _isolate(spec: dict) -> dict:
-    """Landlock the file system of this (kernel) process: read-only what Python needs,
-    read-write only this run's folder. The result is written to `<dir>/isolation.json`."""
+def _kernel_ports(kernel_args: list[str]) -> list[int] | None:
+    """The TCP ports this kernel binds, from its connection file (`-f FILE`); None if not TCP."""
+    try:
+        info = json.loads(Path(kernel_args[kernel_args.index("-f") + 1]).read_text(encoding="utf-8"))
+    except (ValueError, IndexError, OSError):
+        return None
+    if info.get("transport", "tcp") != "tcp":
+        return None
+    return [int(info[key]) for key in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+            if info.get(key)]
+
+
+def _isolate(spec: dict, ports: list[int] | None = None) -> dict:
+    """Landlock this (kernel) process: read-only what Python needs, read-write only this run's
+    folder, and (ABI ≥ 4) TCP only for binding the kernel's own ports -- no outgoing connections.
+    The result is written to `<dir>/isolation.json`."""
     from tito.core import landlock
 
     run_dir = Path(spec["dir"])
@@ -131,7 +144,7 @@ def _isolate(spec: dict) -> dict:
     else:
         read, partial = _read_paths(spec.get("protect", []))
         try:
-            result["landlock"] = landlock.restrict(read=read, write=[run_dir], devices=DEVICES)
+            result["landlock"] = landlock.restrict(read=read, write=[run_dir], devices=DEVICES, bind_ports=ports)
             result["partial"] = "; ".join(partial) or None
         except landlock.Unavailable as err:
             result["partial"] = str(err)
@@ -143,7 +156,8 @@ def _launch_kernel(argv: list[str]) -> None:
     import resource
 
     memory_mb, fsize_mb = int(argv[0]), int(argv[1])
-    _isolate(json.loads(argv[2]))          # before ipykernel is imported: no other thread exists yet
+    # before ipykernel is imported: no other thread exists yet
+    _isolate(json.loads(argv[2]), ports=_kernel_ports(argv[3:]))
     if memory_mb > 0:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -94,3 +94,38 @@ def test_student_workspace_has_validate_but_no_formgrader(tmp_path):
         raise AssertionError("the server process is still running")
     except ProcessLookupError:
         pass
+
+
+def test_a_killed_tito_leaves_no_server_behind(tmp_path):
+    """SIGKILL gives tito no chance to clean up; the server must still go (it dies with its parent)."""
+    env = {k: v for k, v in os.environ.items() if k != "TINYTORCH_ROOT"}
+    env.update(COLUMNS="250", NO_COLOR="1", TERM="dumb", JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    proc = subprocess.Popen([sys.executable, "-m", "tito", "lab", "--no-browser"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url, seen = None, []
+        deadline = time.monotonic() + 120
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            found = re.search(r"(http://127\.0\.0\.1:\d+)/lab\?token=([0-9a-f]+)", line)
+            if found:
+                url, token = found.groups()
+        assert url, "tito lab printed no URL:\n" + "".join(seen)
+        proc.kill()
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                get(f"{url}/api/status?token={token}")
+            except urllib.error.URLError:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("the JupyterLab server outlived a killed tito")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

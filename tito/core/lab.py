@@ -63,6 +63,14 @@ def is_course_repo(root: Path) -> bool:
     return any((root / "modules" / "source").glob("[0-9][0-9]_*/*_dev.py"))
 
 
+def _die_with_parent() -> None:
+    """In the server's process, before exec: SIGTERM it when the process that started it dies."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
 def free_port(host: str = HOST) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
@@ -206,9 +214,11 @@ class LabServer:
         try:
             # Its own session: a Ctrl-C in the terminal reaches tito only, and tito shuts the
             # server down (SIGTERM), instead of Jupyter's interactive "Shutdown? (y/[n])" prompt.
+            # And on Linux it dies with tito: a killed tito (or test run) leaves no orphaned server.
             self.process = subprocess.Popen(self.command(), cwd=self.root, env=self.environment(),
                                             stdin=subprocess.DEVNULL, stdout=log or None,
-                                            stderr=subprocess.STDOUT if log else None, start_new_session=True)
+                                            stderr=subprocess.STDOUT if log else None, start_new_session=True,
+                                            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         finally:
             if log:
                 log.close()

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import time
 
 import numpy as np
 
+from machine import blas_kernel, cpu_model, time_once
 from tinytorch.core.activations import ReLU
 from tinytorch.core.layers import Dense
 from tinytorch.core.networks import Sequential
@@ -73,7 +73,7 @@ def bench(n_in, n_hidden, n_out, batch, repeats):
     # Same start, same data: the two trajectories agree (a correctness check, not just speed).
     losses = [(ours(), hand()) for _ in range(3)]
     assert all(abs(a - b) <= 1e-4 * max(1.0, abs(b)) for a, b in losses), losses
-    inner = max(1, int(5e-3 / max(_once(hand), 1e-6)))   # ~5 ms per timed sample
+    inner = max(1, int(5e-3 / max(time_once(hand), 1e-6)))   # ~5 ms per timed sample
     samples = {"tinytorch": [], "numpy": []}
     for _ in range(repeats):
         for name, fn in (("tinytorch", ours), ("numpy", hand)):
@@ -84,34 +84,6 @@ def bench(n_in, n_hidden, n_out, batch, repeats):
     # The minimum is the run least disturbed by other processes (as `timeit` recommends); the
     # median is printed too, to show how noisy the machine was.
     return {name: (min(times), statistics.median(times)) for name, times in samples.items()}
-
-
-def _once(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def blas_kernel():
-    """Which BLAS kernel NumPy runs (OPENBLAS_CORETYPE can force an older one), via threadpoolctl."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "BLAS kernel: unknown (pip install threadpoolctl)"
-    found = [f"{i['internal_api']} {i.get('architecture', '?')}, {i['num_threads']} threads"
-             for i in threadpool_info() if i["user_api"] == "blas"]
-    return "BLAS kernel: " + ("; ".join(found) or "none found")
 
 
 def main():

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import time
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from machine import blas_kernel, cpu_model, time_once
 from tinytorch.core.activations import ReLU
 from tinytorch.core.cnn import Flatten, MultiChannelConv2D
 from tinytorch.core.layers import Dense
@@ -206,7 +206,7 @@ def measure(steps, repeats):
     losses = [[fn() for fn in steps.values()] for _ in range(3)]
     for row in losses:
         assert max(row) - min(row) <= 1e-4 * max(1.0, abs(row[0])), f"losses disagree: {losses}"
-    once = min(_once(fn) for fn in steps.values())
+    once = min(time_once(fn) for fn in steps.values())
     inner = max(1, int(2e-2 / max(once, 1e-6)))           # ~20 ms per timed sample
     samples = {name: [] for name in steps}
     for _ in range(repeats):
@@ -218,34 +218,6 @@ def measure(steps, repeats):
     best = {name: min(values) for name, values in samples.items()}
     median = {name: statistics.median(values) for name, values in samples.items()}
     return best, median
-
-
-def _once(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def blas_kernel():
-    """Which BLAS kernel NumPy runs (OPENBLAS_CORETYPE can force an older one), via threadpoolctl."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "BLAS kernel: unknown (pip install threadpoolctl)"
-    found = [f"{i['internal_api']} {i.get('architecture', '?')}, {i['num_threads']} threads"
-             for i in threadpool_info() if i["user_api"] == "blas"]
-    return "BLAS kernel: " + ("; ".join(found) or "none found")
 
 
 def main():

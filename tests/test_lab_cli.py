@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 from tito.core.lab import CSP, LabServer, is_course_repo
@@ -39,13 +40,16 @@ def student_workspace(tmp_path: Path) -> Path:
     return workspace
 
 
-def test_tito_lab_prints_url_serves_and_stops_on_ctrl_c(tmp_path):
+@contextmanager
+def running_tito_lab(tmp_path: Path):
+    """`tito lab --no-browser` in the course repository: yields (process, url, token, lines read),
+    and kills the process afterwards if the test didn't stop it."""
     env = {k: v for k, v in os.environ.items() if k != "TINYTORCH_ROOT"}
     env.update(COLUMNS="250", NO_COLOR="1", TERM="dumb", JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
     proc = subprocess.Popen([sys.executable, "-m", "tito", "lab", "--no-browser"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        url, seen = None, []
+        url, token, seen = None, None, []
         deadline = time.monotonic() + 120
         while url is None and time.monotonic() < deadline:
             line = proc.stdout.readline()
@@ -56,6 +60,15 @@ def test_tito_lab_prints_url_serves_and_stops_on_ctrl_c(tmp_path):
             if found:
                 url, token = found.groups()
         assert url, "tito lab printed no URL:\n" + "".join(seen)
+        yield proc, url, token, seen
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_tito_lab_prints_url_serves_and_stops_on_ctrl_c(tmp_path):
+    with running_tito_lab(tmp_path) as (proc, url, token, seen):
         assert get(f"{url}/api/status")[0] == 403, "the server answers without its token"
         status, headers = get(f"{url}/formgrader?token={token}")
         assert status == 200, "the formgrader is not served in the course repository"
@@ -71,10 +84,6 @@ def test_tito_lab_prints_url_serves_and_stops_on_ctrl_c(tmp_path):
             raise AssertionError("the server still answers after Ctrl-C")
         except urllib.error.URLError:
             pass
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_student_workspace_has_validate_but_no_formgrader(tmp_path):
@@ -98,22 +107,7 @@ def test_student_workspace_has_validate_but_no_formgrader(tmp_path):
 
 def test_a_killed_tito_leaves_no_server_behind(tmp_path):
     """SIGKILL gives tito no chance to clean up; the server must still go (it dies with its parent)."""
-    env = {k: v for k, v in os.environ.items() if k != "TINYTORCH_ROOT"}
-    env.update(COLUMNS="250", NO_COLOR="1", TERM="dumb", JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
-    proc = subprocess.Popen([sys.executable, "-m", "tito", "lab", "--no-browser"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        url, seen = None, []
-        deadline = time.monotonic() + 120
-        while url is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            seen.append(line)
-            found = re.search(r"(http://127\.0\.0\.1:\d+)/lab\?token=([0-9a-f]+)", line)
-            if found:
-                url, token = found.groups()
-        assert url, "tito lab printed no URL:\n" + "".join(seen)
+    with running_tito_lab(tmp_path) as (proc, url, token, _):
         proc.kill()
         proc.wait(timeout=30)
         deadline = time.monotonic() + 30
@@ -125,7 +119,3 @@ def test_a_killed_tito_leaves_no_server_behind(tmp_path):
             time.sleep(0.5)
         else:
             raise AssertionError("the JupyterLab server outlived a killed tito")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()

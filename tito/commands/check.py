@@ -10,14 +10,14 @@ from rich.table import Table
 
 from tito.core import registry
 from tito.core.console import console
+from tito.core.options import AllOpt, ModulesArg
 from tito.core.settings import load_settings
 
-ModulesArg = typer.Argument(None, metavar="[MODULE]...", help="Modules by number, name or folder: 1, 01, tensor, 01_tensor.")
 
 
 def check(
     modules: Optional[List[str]] = ModulesArg,
-    all_: bool = typer.Option(False, "--all", help="Every module, in order."),
+    all_: bool = AllOpt,
     jobs: int = typer.Option(0, "--jobs", "-j", help="Modules checked in parallel (default: settings.ini [grading] jobs)."),
 ) -> None:
     """Run the three checks per module: solution scores full marks, student version runs and scores 0, package tests pass.

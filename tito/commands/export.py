@@ -8,9 +8,8 @@ import typer
 
 from tito.core import registry
 from tito.core.console import console, fail
+from tito.core.options import AllOpt, ModulesArg
 
-ModulesArg = typer.Argument(None, metavar="[MODULE]...", help="Modules by number, name or folder: 1, 01, tensor, 01_tensor.")
-AllOpt = typer.Option(False, "--all", help="Every module, in order.")
 
 
 def export(modules: Optional[List[str]] = ModulesArg, all_: bool = AllOpt) -> None:

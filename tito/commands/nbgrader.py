@@ -15,12 +15,11 @@ from rich.table import Table
 
 from tito.core import registry
 from tito.core.console import console, fail
+from tito.core.options import AllOpt, ModulesArg
 
 app = typer.Typer(no_args_is_help=True, help="Instructor pipeline: generate, release, collect, autograde, "
                   "feedback, report (nbgrader underneath).\n\nExample: tito nbgrader autograde 01 --jobs 2")
 
-ModulesArg = typer.Argument(None, metavar="[MODULE]...", help="Modules by number, name or folder: 1, 01, tensor, 01_tensor.")
-AllOpt = typer.Option(False, "--all", help="Every module, in order.")
 
 
 def _course():

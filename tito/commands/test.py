@@ -7,13 +7,13 @@ import typer
 
 from tito.core import registry
 from tito.core.console import console, fail
+from tito.core.options import AllOpt, ModulesArg
 
-ModulesArg = typer.Argument(None, metavar="[MODULE]...", help="Modules by number, name or folder: 1, 01, tensor, 01_tensor.")
 
 
 def test(
     modules: Optional[List[str]] = ModulesArg,
-    all_: bool = typer.Option(False, "--all", help="Every module, in order."),
+    all_: bool = AllOpt,
 ) -> None:
     """Run each module's tests (tests/modules/test_NN_name.py) against the tinytorch package.
 

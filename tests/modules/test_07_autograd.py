@@ -299,6 +299,7 @@ def test_comparisons_give_boolean_variables_without_gradient():
 def test_every_tensor_operation_is_overridden():
     """A Tensor method that Variable didn't override would silently drop the graph."""
     inherited_ok = {"__len__", "__iter__", "__bool__", "item", "numpy", "__array__", "_compare",
+                    "__float__", "__int__",
                     "__dict__", "__weakref__", "__module__", "__doc__", "__init__", "__hash__"}
     missing = [name for name in vars(Tensor) if name not in vars(Variable) and name not in inherited_ok]
     assert not missing, f"Variable must override {missing}"

@@ -204,12 +204,26 @@ def _operand(other):
 
 def _result(array, *inputs):
     """Wrap a NumPy result as a plain Tensor: float64 becomes float32 unless an input was float64."""
-    array = np.asarray(array)
-    if array.dtype == np.float64 and not any(
-            isinstance(x, Tensor) and x._data.dtype == np.float64 for x in inputs):
+    if type(array) is not np.ndarray:
+        array = np.asarray(array)
+    if array.dtype.char == "d" and not any(
+            isinstance(x, Tensor) and x._data.dtype.char == "d" for x in inputs):
         array = array.astype(np.float32)
-    out = Tensor.__new__(Tensor)
+    out = Tensor.__new__(Tensor)     # a Tensor around `array` as is (no copy, no dtype rules)
     out._data = array
+    return out
+
+
+def _numpy_reduction(method, tensor, axis, keepdims, dtype, out):
+    """`np.sum(t, dtype=..., out=...)` and friends: reduce in `dtype`, then write into `out`."""
+    source = tensor if dtype is None else Tensor(tensor, dtype=dtype)
+    result = method(source, axis=axis, keepdims=keepdims)
+    if out is None:
+        return result
+    target = out._data if isinstance(out, Tensor) else out
+    if not isinstance(target, np.ndarray):
+        raise TypeError(f"out= must be a NumPy array or a Tensor, got {type(out).__name__}")
+    np.copyto(target, result._data, casting="same_kind")
     return out
 
 
@@ -385,8 +399,10 @@ class Tensor:
         return self.transpose()
 
     # ---- reductions --------------------------------------------------------------------------
-    def sum(self, axis=None, keepdims=False):
+    def sum(self, axis=None, keepdims=False, *, dtype=None, out=None):
         """Sum over `axis` (None: all elements); keepdims keeps reduced axes with length 1."""
+        if dtype is not None or out is not None:     # np.sum(t, dtype=..., out=...) (given)
+            return _numpy_reduction(Tensor.sum, self, axis, keepdims, dtype, out)
         axis = tuple(axis) if isinstance(axis, list) else axis
         # TODO: sum the data along `axis` and return a Tensor (a 0-d Tensor when axis is None).
         # HINT: ndarray.sum takes the same `axis` and `keepdims` arguments.
@@ -394,8 +410,10 @@ class Tensor:
         return _result(self._data.sum(axis=axis, keepdims=keepdims), self)
         ### END SOLUTION
 
-    def mean(self, axis=None, keepdims=False):
+    def mean(self, axis=None, keepdims=False, *, dtype=None, out=None):
         """Arithmetic mean over `axis` (None: all elements)."""
+        if dtype is not None or out is not None:     # np.mean(t, dtype=..., out=...) (given)
+            return _numpy_reduction(Tensor.mean, self, axis, keepdims, dtype, out)
         axis = tuple(axis) if isinstance(axis, list) else axis
         # TODO: as in `sum`, with the mean. (The mean of integers is float64 in NumPy;
         #       `_result` turns it into float32.)
@@ -403,10 +421,54 @@ class Tensor:
         return _result(self._data.mean(axis=axis, keepdims=keepdims), self)
         ### END SOLUTION
 
-    def max(self, axis=None, keepdims=False):
+    def max(self, axis=None, keepdims=False, *, out=None):
         """Largest element over `axis` (None: all elements)."""
+        if out is not None:                          # np.max(t, out=...)
+            return _numpy_reduction(Tensor.max, self, axis, keepdims, None, out)
         axis = tuple(axis) if isinstance(axis, list) else axis
         return _result(self._data.max(axis=axis, keepdims=keepdims), self)
+
+    # ---- elementwise functions (given): each is one NumPy function, the result a Tensor ----------
+    def exp(self):
+        """e ** x, elementwise."""
+        return _result(np.exp(self._data), self)
+
+    def log(self):
+        """Natural logarithm, elementwise."""
+        return _result(np.log(self._data), self)
+
+    def sqrt(self):
+        """Square root, elementwise."""
+        return _result(np.sqrt(self._data), self)
+
+    def tanh(self):
+        """Hyperbolic tangent, elementwise."""
+        return _result(np.tanh(self._data), self)
+
+    def abs(self):
+        """Absolute value, elementwise (also `abs(t)`)."""
+        return _result(np.abs(self._data), self)
+
+    def maximum(self, other):
+        """Elementwise larger of self and other, with broadcasting (`np.maximum(t, 0)` is ReLU)."""
+        b = _operand(other)
+        if b is NotImplemented:
+            raise TypeError(f"cannot compare a Tensor and a {type(other).__name__}")
+        return _result(np.maximum(self._data, b), self, other)
+
+    def minimum(self, other):
+        """Elementwise smaller of self and other, with broadcasting."""
+        b = _operand(other)
+        if b is NotImplemented:
+            raise TypeError(f"cannot compare a Tensor and a {type(other).__name__}")
+        return _result(np.minimum(self._data, b), self, other)
+
+    def flatten(self):
+        """The elements in one axis, in order: the same as `reshape(-1)`."""
+        return self.reshape(-1)
+
+    def __abs__(self):
+        return self.abs()
 
     # ---- comparisons (given): elementwise, returning bool tensors -------------------------------
     def _compare(self, other, op):
@@ -452,6 +514,16 @@ class Tensor:
         """The single element as a Python number (the tensor must have size 1)."""
         return self._data.item()
 
+    def __float__(self):
+        return float(self.item())    # float(t) for a one-element tensor; size > 1 raises ValueError
+
+    def __int__(self):
+        return int(self.item())
+
+    def __round__(self, ndigits=None):
+        """round(t) or round(t, 2): every element rounded (half to even, like NumPy), as a Tensor."""
+        return _result(np.round(self._data, ndigits or 0), self)
+
     def numpy(self):
         """A copy of the data as a NumPy array."""
         return self._data.copy()
@@ -467,6 +539,13 @@ class Tensor:
         arrays = [_operand(x) for x in inputs]
         if any(a is NotImplemented for a in arrays):
             return NotImplemented
+        name = _UFUNC_METHODS.get(ufunc)
+        if name is not None and method == "__call__" and not kwargs:   # np.exp(t) is t.exp()
+            first = inputs[0]
+            if isinstance(first, Tensor):
+                return getattr(first, name)(*inputs[1:])
+            if name in _COMMUTATIVE and isinstance(inputs[1], Tensor):   # np.maximum(0, t)
+                return getattr(inputs[1], name)(first)
         out = kwargs.get("out")
         if out is not None:
             out_arrays = tuple(o._data if isinstance(o, Tensor) else o for o in out)
@@ -487,6 +566,13 @@ class Tensor:
     def __repr__(self):
         body = np.array2string(self._data, prefix="Tensor(", separator=" ")
         return f"Tensor({body}, shape={self.shape}, dtype={self.dtype})"
+
+
+# NumPy functions that run the Tensor method of the same purpose (see __array_ufunc__).
+_UFUNC_METHODS = {np.exp: "exp", np.log: "log", np.sqrt: "sqrt", np.tanh: "tanh", np.absolute: "abs",
+                  np.maximum: "maximum", np.minimum: "minimum", np.add: "add", np.subtract: "subtract",
+                  np.multiply: "multiply", np.true_divide: "divide", np.matmul: "matmul"}
+_COMMUTATIVE = {"add", "multiply", "maximum", "minimum"}
 
 
 # %% [markdown]

@@ -197,9 +197,14 @@ class Variable(Tensor):
     divide = __truediv__
     matmul = __matmul__
 
-    def sum(self, axis=None, keepdims=False): return reduce_sum(self, _axis(axis), keepdims)
-    def mean(self, axis=None, keepdims=False): return reduce_mean(self, _axis(axis), keepdims)
-    def max(self, axis=None, keepdims=False): return reduce_max(self, _axis(axis), keepdims)
+    def sum(self, axis=None, keepdims=False, *, dtype=None, out=None):
+        return _reduction(reduce_sum, Tensor.sum, self, axis, keepdims, dtype, out)
+
+    def mean(self, axis=None, keepdims=False, *, dtype=None, out=None):
+        return _reduction(reduce_mean, Tensor.mean, self, axis, keepdims, dtype, out)
+
+    def max(self, axis=None, keepdims=False, *, out=None):
+        return _reduction(reduce_max, Tensor.max, self, axis, keepdims, None, out)
 
     def reshape(self, *shape):
         return reshape(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
@@ -207,8 +212,33 @@ class Variable(Tensor):
     def transpose(self, *axes):
         return transpose(self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes or None)
 
+    def flatten(self): return reshape(self, (-1,))
+    def exp(self): return exp(self)
+    def log(self): return log(self)
+    def sqrt(self): return sqrt(self)
+    def tanh(self): return tanh(self)
+    def abs(self): return absolute(self)
+    def maximum(self, other): return maximum(self, other)
+    def minimum(self, other): return minimum(self, other)
+    __abs__ = abs
+
+    def __round__(self, ndigits=None):
+        """Rounded values: a Variable without gradient (rounding is flat almost everywhere)."""
+        return Variable(round(self.data, ndigits), requires_grad=False)
+
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         return _array_ufunc(ufunc, method, inputs, kwargs)
+
+
+def _reduction(op, tensor_method, a, axis, keepdims, dtype, out):
+    """sum/mean/max of a Variable; NumPy's `dtype=` casts first, `out=` leaves the graph."""
+    axis = _axis(axis)
+    if out is not None:                              # np.sum(v, out=array): values only
+        return tensor_method(a.data, axis=axis, keepdims=keepdims, out=out, **(
+            {} if dtype is None else {"dtype": dtype}))
+    if dtype is not None and np.dtype(dtype) != a._data.dtype:
+        a = cast(a, dtype)
+    return op(a, axis, keepdims)
 
 
 # %% [markdown]
@@ -239,44 +269,77 @@ assert np.allclose(np.asarray(t), [5.0, 6.0])
 #
 # Every operation does two things: computes its result (the *forward* pass) and records, for each
 # input that needs a gradient, a small function that turns the gradient of the result `g` into the
-# gradient of that input (the *backward* rule). The helper `_result` builds the output Variable and
-# keeps only the rules whose input needs a gradient — no wasted work, and no graph at all when no
-# input needs gradients.
+# gradient of that input (the *backward* rule).
+#
+# **The values come from your `Tensor`.** An operation never computes on raw NumPy arrays itself:
+# it asks module 01's `Tensor` for the answer. `_value(x)` gives what your methods compute with —
+# a Variable's value as a plain `Tensor` (its `.data`), a `Tensor` as it is, a number as it is —
+# and `A.add(B)` is *your* `Tensor.add`. The backward rules use the same methods: the gradient
+# `g` arrives as a NumPy array (that is the contract every rule keeps), `_t(g)` shows it as a
+# `Tensor` without copying, and `_t(g).multiply(B)` is your `multiply` again. So a bug in module
+# 01 shows up in every network you train — and a correct module 01 is what makes them learn.
+#
+# The helper `_node` wraps the `Tensor` your method returned as a new Variable and keeps only the
+# rules whose input is a Variable that needs a gradient — no wasted work, and no graph at all
+# when no input needs gradients.
 #
 # **Broadcasting.** If a bias of shape `(3,)` is added to a batch of shape `(4, 3)`, the bias was
 # silently copied 4 times, so its gradient is the *sum* of the 4 rows. `unbroadcast(g, shape)` sums
-# `g` back down to the input's shape.
+# `g` back down to the input's shape (with your `Tensor.sum`).
 
 # %%
 #| export
-def _lift(x):
-    """Operands become Variables; plain Tensors, arrays and numbers become constants."""
+def _value(x):
+    """What module 01's Tensor methods compute with: a Variable's value (a Tensor), a Tensor, a number."""
     if isinstance(x, Variable):
+        return x.data
+    if isinstance(x, (Tensor, int, float)):      # numbers stay numbers ("weak": float32 stays float32)
         return x
+    if isinstance(x, np.generic):
+        return x.item()
+    return Tensor(x)                             # lists and arrays: Tensor's rules
+
+
+def _tensor(x, like=None):
+    """Like `_value`, but a number becomes a Tensor too (for `2 - v`, `1 / v`: the method needs a
+    Tensor) — in the dtype of the other operand `like` when that is a float, as NumPy would."""
+    x = _value(x)
     if isinstance(x, Tensor):
-        x = x._data
-    elif isinstance(x, np.generic):
-        x = x.item()                     # a NumPy scalar acts like a Python number...
-    elif not isinstance(x, (int, float, np.ndarray)):
-        x = np.asarray(x)
-    const = Variable.__new__(Variable)
-    const._data = x                     # ...and numbers stay "weak": float32 stays float32
-    const._tensor, const.requires_grad, const.grad, const.grad_fn = None, False, None, None
-    return const
+        return x
+    kind = getattr(like, "dtype", None)
+    return Tensor(x, dtype=like.dtype if kind is not None and kind.kind in "fc" else None)
 
 
-def _result(value, name, *edges):
-    """A new Variable for `value`; `edges` are `(input, backward_rule)` pairs."""
-    out = Variable.__new__(Variable)
-    out._data = value if type(value) is np.ndarray else np.asarray(value)
-    out._tensor = out.grad = None
+def _t(array):
+    """An ndarray shown as a Tensor, without a copy (a gradient going into a Tensor method)."""
+    out = Tensor.__new__(Tensor)
+    out._data = array
+    return out
+
+
+def _node(out, name, *edges):
+    """A new Variable for `out`, the Tensor a module-01 method returned; `edges`: `(input, rule)` pairs."""
+    if type(out) is not Tensor:
+        out = _checked(out, name)
+    node = Variable.__new__(Variable)
+    node._data = out._data
+    node._tensor = out                                # `.data` of the node is this very Tensor
+    node.grad = None
     needed = []                                       # the edges whose input needs a gradient
     for edge in edges:
-        if edge[0].requires_grad:
+        if isinstance(edge[0], Variable) and edge[0].requires_grad:
             needed.append(edge)
-    out.requires_grad = bool(needed)
-    out.grad_fn = GradFn(name, needed) if needed else None
-    return out
+    node.requires_grad = bool(needed)
+    node.grad_fn = GradFn(name, needed) if needed else None
+    return node
+
+
+def _checked(out, name):
+    """A Tensor method's result that is not a plain Tensor: accept a subclass, reject the rest clearly."""
+    if isinstance(out, Tensor):
+        return _t(out._data)
+    raise TypeError(f"module 01's Tensor method behind {name} returned a {type(out).__name__}, "
+                    "not a Tensor")
 
 
 def _leaf_grad(g):
@@ -287,56 +350,59 @@ def _leaf_grad(g):
 
 
 def unbroadcast(g, shape):
-    """Sum gradient `g` over the axes that broadcasting added or stretched, giving `shape`."""
+    """Sum gradient array `g` over the axes that broadcasting added or stretched, giving `shape`."""
     if g.shape == shape:
         return g
+    G = _t(g)
     extra = g.ndim - len(shape)
     if extra > 0:                                     # axes broadcasting added in front
-        g = g.sum(axis=tuple(range(extra)))
-    if g.shape != shape:                              # axes of length 1 that were stretched
-        stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-        g = g.sum(axis=stretched, keepdims=True)
-    return g if g.shape == shape else g.reshape(shape)
+        G = G.sum(axis=tuple(range(extra)))
+    if G.shape != shape:                              # axes of length 1 that were stretched
+        stretched = tuple(i for i, n in enumerate(shape) if n == 1 and G.shape[i] != 1)
+        G = G.sum(axis=stretched, keepdims=True)
+    return (G if G.shape == shape else G.reshape(shape))._data
 
 
 # %% [markdown]
 # Here is `add`, complete: `d(a + b)/da = 1`, so `a` receives `g` (summed back to its shape).
-# Its rules capture the input arrays `A` and `B`. Write `multiply` (`d(ab)/da = b`) and
-# `subtract` the same way.
+# Addition is commutative, so when `a` is a number (as in `2 + v`) the value is `B.add(A)`.
+# Write `multiply` (`d(ab)/da = b`: `a`'s rule is `g` times `B`, with your `Tensor.multiply`)
+# and `subtract` the same way.
 
 # %% nbgrader={"grade": false, "grade_id": "basic-ops", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def add(a, b):
     """a + b, for Variables, Tensors or numbers."""
-    a, b = _lift(a), _lift(b)
-    A, B = a._data, b._data
-    return _result(A + B, "Add",
-                   (a, lambda g: unbroadcast(g, A.shape)),
-                   (b, lambda g: unbroadcast(g, B.shape)))
+    A, B = _value(a), _value(b)
+    out = A.add(B) if isinstance(A, Tensor) else B.add(A)     # module 01's add computes the value
+    return _node(out, "Add",
+                 (a, lambda g: unbroadcast(g, A.shape)),
+                 (b, lambda g: unbroadcast(g, B.shape)))
 
 
 def multiply(a, b):
     """a * b, elementwise: d/da = b, d/db = a."""
-    # TODO: like `add`, but each input's rule multiplies g by the *other* input's value
-    # (`B` / `A`) before unbroadcasting.
+    # TODO: like `add`, with `multiply`; each input's rule multiplies g by the *other* input's
+    # value before unbroadcasting: `unbroadcast(_t(g).multiply(B)._data, A.shape)` for `a`.
     ### BEGIN SOLUTION
-    a, b = _lift(a), _lift(b)
-    A, B = a._data, b._data
-    return _result(A * B, "Mul",
-                   (a, lambda g: unbroadcast(g * B, A.shape)),
-                   (b, lambda g: unbroadcast(g * A, B.shape)))
+    A, B = _value(a), _value(b)
+    out = A.multiply(B) if isinstance(A, Tensor) else B.multiply(A)
+    return _node(out, "Mul",
+                 (a, lambda g: unbroadcast(_t(g).multiply(B)._data, A.shape)),
+                 (b, lambda g: unbroadcast(_t(g).multiply(A)._data, B.shape)))
     ### END SOLUTION
 
 
 def subtract(a, b):
     """a - b: d/da = 1, d/db = -1."""
-    # TODO: like `add`, with the rule for `b` negating g.
+    # TODO: like `add`, with `subtract`, and the rule for `b` negating g (`-g`). Subtraction is not
+    # commutative: when `a` is a number, make it a Tensor first with `_tensor(a, like=B)`.
     ### BEGIN SOLUTION
-    a, b = _lift(a), _lift(b)
-    A, B = a._data, b._data
-    return _result(A - B, "Sub",
-                   (a, lambda g: unbroadcast(g, A.shape)),
-                   (b, lambda g: unbroadcast(-g, B.shape)))
+    B = _value(b)
+    A = _tensor(a, like=B)
+    return _node(A.subtract(B), "Sub",
+                 (a, lambda g: unbroadcast(g, A.shape)),
+                 (b, lambda g: unbroadcast(-g, B.shape)))
     ### END SOLUTION
 
 
@@ -472,83 +538,98 @@ assert q.grad.item() == 1.0
 # %%
 #| export
 def divide(a, b):
-    """a / b."""
-    a, b = _lift(a), _lift(b)
-    out = a._data / b._data
-    return _result(out, "Div",
-                   (a, lambda g: unbroadcast(g / b._data, a.shape)),
-                   (b, lambda g: unbroadcast(-g * out / b._data, b.shape)))
+    """a / b: d/da = 1 / b, d/db = -(a / b) / b."""
+    B = _value(b)
+    A = _tensor(a, like=B)
+    out = A.divide(B)
+    return _node(out, "Div",
+                 (a, lambda g: unbroadcast(_t(g).divide(B)._data, A.shape)),
+                 (b, lambda g: unbroadcast(-_t(g).multiply(out).divide(B)._data, B.shape)))
 
 
 def negate(a):
     """-a."""
-    return _result(-a._data, "Neg", (a, lambda g: -g))
+    return _node(-_value(a), "Neg", (a, lambda g: -g))
 
 
 def power(a, exponent):
-    """a ** exponent, for a number `exponent`."""
+    """a ** exponent, for a number `exponent` (a ** 2 is your multiply: a times a)."""
     if isinstance(exponent, (Tensor, np.ndarray)) and np.ndim(exponent) == 0:
         exponent = np.asarray(exponent).item()
     if not isinstance(exponent, (int, float, np.number)):
         return NotImplemented
-    a = _lift(a)
+    A = _tensor(a)
     if exponent == 2:
-        return _result(a._data * a._data, "Pow", (a, lambda g: g * 2 * a._data))
-    return _result(a._data ** exponent, "Pow", (a, lambda g: g * exponent * a._data ** (exponent - 1)))
+        return _node(A.multiply(A), "Pow", (a, lambda g: _t(g).multiply(A.multiply(2))._data))
+    return _node(A ** exponent, "Pow",
+                 (a, lambda g: _t(g).multiply((A ** (exponent - 1)).multiply(exponent))._data))
+
+
+def _array(x):
+    """The NumPy array (or number) behind an operand, for work no Tensor method does (masks, scatters)."""
+    x = _value(x)
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _compare(op, a, b):
     """Comparisons give a Variable of booleans with no gradient."""
-    return Variable(op(_lift(a)._data, _lift(b)._data), requires_grad=False)
+    return Variable(op(_array(a), _array(b)), requires_grad=False)
 
 
-def _spread(g, shape, axis, keepdims, scale=1):
-    """Copy gradient `g` of a reduction (times `scale`) back over the reduced axes: an array of `shape`."""
+def cast(a, dtype):
+    """The values converted to `dtype` (NumPy's `dtype=` argument); the gradient is converted back."""
+    A = _value(a)
+    return _node(Tensor(A, dtype=dtype), "Cast", (a, lambda g: g.astype(A.dtype)))
+
+
+def _spread(g, shape, axis, keepdims):
+    """Copy the gradient array `g` of a reduction back over the reduced axes: an array of `shape`."""
     full = np.empty(shape, dtype=g.dtype)
-    if g.ndim == 0:
-        full.fill(g.item() * scale)
-        return full
-    if axis is not None and not keepdims:
-        g = np.expand_dims(g, axis)
-    full[...] = g if scale == 1 else g * scale
+    full[...] = g if axis is None or keepdims else np.expand_dims(g, axis)
     return full
 
 
 def reduce_sum(a, axis=None, keepdims=False):
     """Sum over `axis` (all axes when None)."""
-    return _result(a._data.sum(axis=axis, keepdims=keepdims), "Sum",
-                   (a, lambda g: _spread(g, a.shape, axis, keepdims)))
+    A = _value(a)
+    return _node(A.sum(axis=axis, keepdims=keepdims), "Sum",
+                 (a, lambda g: _spread(g, A.shape, axis, keepdims)))
 
 
 def reduce_mean(a, axis=None, keepdims=False):
     """Mean over `axis` (all axes when None): each input gets g / (number of values averaged)."""
-    total = a._data.sum(axis=axis, keepdims=keepdims)
-    count = max(a._data.size // max(total.size, 1), 1)
-    out = total / count
-    return _result(out, "Mean", (a, lambda g: _spread(g, a.shape, axis, keepdims, 1 / count)))
+    A = _value(a)
+    out = A.mean(axis=axis, keepdims=keepdims)
+    count = max(A.size // max(out.size, 1), 1)
+    return _node(out, "Mean", (a, lambda g: _spread(_t(g).divide(count)._data, A.shape, axis, keepdims)))
 
 
 def reduce_max(a, axis=None, keepdims=False):
     """Maximum over `axis`; the gradient is shared equally by tied maxima."""
-    top = a._data.max(axis=axis, keepdims=True)
+    A = _value(a)
+    out = A.max(axis=axis, keepdims=keepdims)
     def rule(g):
+        top = out._data
         if axis is not None and not keepdims:
-            g = np.expand_dims(g, axis)
-        winners = a._data == top
-        return g * winners / winners.sum(axis=axis, keepdims=True)
-    out = top if keepdims else (top.reshape(()) if axis is None else np.squeeze(top, axis=axis))
-    return _result(out, "Max", (a, rule))
+            g, top = np.expand_dims(g, axis), np.expand_dims(top, axis)
+        winners = _t(A._data == top)
+        return _t(g).multiply(winners).divide(winners.sum(axis=axis, keepdims=True))._data
+    return _node(out, "Max", (a, rule))
 
 
 def reshape(a, shape):
     """The same values in a new shape."""
-    return _result(a._data.reshape(shape), "Reshape", (a, lambda g: g.reshape(a.shape)))
+    A = _value(a)
+    return _node(A.reshape(shape), "Reshape", (a, lambda g: _t(g).reshape(A.shape)._data))
 
 
 def transpose(a, axes=None):
     """Permute axes (reverse them when `axes` is None)."""
-    back = None if axes is None else np.argsort(axes)
-    return _result(np.transpose(a._data, axes), "Transpose", (a, lambda g: np.transpose(g, back)))
+    A = _value(a)
+    if axes is None:
+        return _node(A.transpose(), "Transpose", (a, lambda g: _t(g).transpose()._data))
+    back = tuple(int(i) for i in np.argsort(axes))
+    return _node(A.transpose(axes), "Transpose", (a, lambda g: _t(g).transpose(back)._data))
 
 
 def getitem(a, index):
@@ -557,62 +638,73 @@ def getitem(a, index):
         index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
     elif isinstance(index, Tensor):
         index = index._data
+    A = _value(a)
     parts = index if isinstance(index, tuple) else (index,)
     basic = all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts)
     def rule(g):
-        full = np.zeros_like(a._data, dtype=g.dtype)
+        full = np.zeros_like(A._data, dtype=g.dtype)
         if basic:
             full[index] = g              # slices select each position at most once
         else:
             np.add.at(full, index, g)    # an integer array may pick a position twice
         return full
-    return _result(a._data[index], "Index", (a, rule))
+    return _node(A[index], "Index", (a, rule))
 
 
 def exp(a):
-    a = _lift(a)
-    out = np.exp(a._data)
-    return _result(out, "Exp", (a, lambda g: g * out))
+    out = _tensor(a).exp()
+    return _node(out, "Exp", (a, lambda g: _t(g).multiply(out)._data))
 
 
 def log(a):
-    a = _lift(a)
-    return _result(np.log(a._data), "Log", (a, lambda g: g / a._data))
+    A = _tensor(a)
+    return _node(A.log(), "Log", (a, lambda g: _t(g).divide(A)._data))
 
 
 def tanh(a):
-    a = _lift(a)
-    out = np.tanh(a._data)
-    return _result(out, "Tanh", (a, lambda g: g * (1 - out * out)))
+    out = _tensor(a).tanh()
+    def rule(g):                         # g (1 - tanh²) = g - g tanh tanh
+        G = _t(g)
+        return G.subtract(G.multiply(out).multiply(out))._data
+    return _node(out, "Tanh", (a, rule))
 
 
 def sqrt(a):
-    a = _lift(a)
-    out = np.sqrt(a._data)
-    return _result(out, "Sqrt", (a, lambda g: g * 0.5 / out))
+    out = _tensor(a).sqrt()
+    return _node(out, "Sqrt", (a, lambda g: _t(g).divide(out.multiply(2))._data))
+
+
+def absolute(a):
+    """|a|: the gradient is g times the sign of a (0 at 0)."""
+    A = _tensor(a)
+    return _node(A.abs(), "Abs", (a, lambda g: _t(g).multiply(_t(np.sign(A._data)))._data))
 
 
 def _wins(mine, other, strict):
-    """True where `mine` is the larger (strictly, or also on ties); g * mask keeps g's dtype."""
-    return np.greater(mine, other) if strict else np.greater_equal(mine, other)
+    """Where `mine` is the larger (strictly, or also on ties), as a bool Tensor for multiply."""
+    return _t(np.greater(mine, other) if strict else np.greater_equal(mine, other))
 
 
 def maximum(a, b):
     """Elementwise max; on a tie the gradient goes to `b` (so ReLU = maximum(x, 0) has slope 0 at 0)."""
-    a, b = _lift(a), _lift(b)
-    A, B = a._data, b._data              # a number stays a number: float32 stays float32
-    return _result(np.maximum(A, B), "Maximum",
-                   (a, lambda g: unbroadcast(g * _wins(A, B, True), A.shape)),
-                   (b, lambda g: unbroadcast(g * _wins(B, A, False), B.shape)))
+    A, B = _value(a), _value(b)
+    out = A.maximum(B) if isinstance(A, Tensor) else B.maximum(A)
+    def rule_a(g):
+        return unbroadcast(_t(g).multiply(_wins(A._data, _array(B), True))._data, A.shape)
+    def rule_b(g):
+        return unbroadcast(_t(g).multiply(_wins(B._data, _array(A), False))._data, B.shape)
+    return _node(out, "Maximum", (a, rule_a), (b, rule_b))
 
 
 def minimum(a, b):
     """Elementwise min; on a tie the gradient goes to `b`."""
-    a, b = _lift(a), _lift(b)
-    A, B = a._data, b._data              # a number stays a number: float32 stays float32
-    return _result(np.minimum(A, B), "Minimum",
-                   (a, lambda g: unbroadcast(g * _wins(B, A, True), A.shape)),
-                   (b, lambda g: unbroadcast(g * _wins(A, B, False), B.shape)))
+    A, B = _value(a), _value(b)
+    out = A.minimum(B) if isinstance(A, Tensor) else B.minimum(A)
+    def rule_a(g):
+        return unbroadcast(_t(g).multiply(_wins(_array(B), A._data, True))._data, A.shape)
+    def rule_b(g):
+        return unbroadcast(_t(g).multiply(_wins(_array(A), B._data, False))._data, B.shape)
+    return _node(out, "Minimum", (a, rule_a), (b, rule_b))
 
 
 # %% [markdown]
@@ -629,38 +721,37 @@ def minimum(a, b):
 
 # %% nbgrader={"grade": false, "grade_id": "matmul", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
-def _swap(m):
-    """Transpose the last two axes (the matrix transpose, also for stacks of matrices)."""
-    return m.mT
-
-
 def matmul(a, b):
     """a @ b."""
-    a, b = _lift(a), _lift(b)
-    A, B = a._data, b._data
+    A, B = _tensor(a), _value(b)
     if A.ndim == 2 and B.ndim == 2:
-        # TODO: return `_result(A @ B, "MatMul", (a, rule_for_a), (b, rule_for_b))` using the two
-        # formulas above; `M.T` is Mᵀ.
+        # TODO: return `_node(A.matmul(B), "MatMul", (a, rule_for_a), (b, rule_for_b))` using the
+        # two formulas above, computed with your Tensor methods: `M.T` is Mᵀ (your transpose), and
+        # a rule turns the array g into a Tensor with `_t(g)` and returns an array (`._data`).
         ### BEGIN SOLUTION
-        return _result(A @ B, "MatMul", (a, lambda g: g @ B.T), (b, lambda g: A.T @ g))
+        return _node(A.matmul(B), "MatMul",
+                     (a, lambda g: _t(g).matmul(B.T)._data),
+                     (b, lambda g: A.T.matmul(_t(g))._data))
         ### END SOLUTION
     # Stacks and vectors (given). A vector is a one-row (left) or one-column (right) matrix; a
     # stack of matrices multiplies pairwise, broadcasting like elementwise ops.
-    A2 = A[np.newaxis, :] if A.ndim == 1 else A
-    B2 = B[:, np.newaxis] if B.ndim == 1 else B
+    A2 = A.reshape(1, -1) if A.ndim == 1 else A
+    B2 = B.reshape(-1, 1) if B.ndim == 1 else B
     def as_matrix(g):
         if A.ndim == 1:
             g = np.expand_dims(g, -2 if B.ndim > 1 else 0)
         if B.ndim == 1:
             g = np.expand_dims(g, -1)
-        return g
+        return _t(g)
+    def swap(m):                     # the matrix transpose of the last two axes (also for stacks)
+        return m.transpose(tuple(range(m.ndim - 2)) + (m.ndim - 1, m.ndim - 2))
     def rule_a(g):
-        ga = as_matrix(g) @ _swap(B2)
+        ga = as_matrix(g).matmul(swap(B2))._data
         return unbroadcast(ga[..., 0, :] if A.ndim == 1 else ga, A.shape)
     def rule_b(g):
-        gb = _swap(A2) @ as_matrix(g)
+        gb = swap(A2).matmul(as_matrix(g))._data
         return unbroadcast(gb[..., 0] if B.ndim == 1 else gb, B.shape)
-    return _result(A @ B, "MatMul", (a, rule_a), (b, rule_b))
+    return _node(A.matmul(B), "MatMul", (a, rule_a), (b, rule_b))
 
 
 # %% [markdown]
@@ -676,9 +767,9 @@ def matmul(a, b):
 #| export
 _DIFFERENTIABLE = {
     np.add: add, np.subtract: subtract, np.multiply: multiply, np.true_divide: divide,
-    np.matmul: matmul, np.negative: negate, np.positive: lambda a: _lift(a), np.power: power,
-    np.exp: exp, np.log: log, np.tanh: tanh, np.sqrt: sqrt, np.maximum: maximum, np.minimum: minimum,
-    np.square: lambda a: power(a, 2),
+    np.matmul: matmul, np.negative: negate, np.positive: lambda a: a, np.power: power,
+    np.exp: exp, np.log: log, np.tanh: tanh, np.sqrt: sqrt, np.absolute: absolute,
+    np.maximum: maximum, np.minimum: minimum, np.square: lambda a: power(a, 2),
 }
 _NO_GRADIENT = {np.greater, np.less, np.greater_equal, np.less_equal, np.equal, np.not_equal,
                 np.sign, np.isnan, np.isinf, np.isfinite, np.floor, np.ceil, np.rint,
@@ -691,8 +782,8 @@ def _array_ufunc(ufunc, method, inputs, kwargs):
     rule = _DIFFERENTIABLE.get(ufunc)
     if rule is not None and not kwargs:
         return rule(*inputs)
-    arrays = [_lift(x)._data for x in inputs]
-    if ufunc in _NO_GRADIENT or not any(_lift(x).requires_grad for x in inputs):
+    arrays = [_array(x) for x in inputs]
+    if ufunc in _NO_GRADIENT or not any(isinstance(x, Variable) and x.requires_grad for x in inputs):
         return Variable(ufunc(*arrays, **kwargs), requires_grad=False)
     raise TypeError(f"np.{ufunc.__name__} has no gradient rule in tinytorch.core.autograd")
 

@@ -1,34 +1,55 @@
 """One training step (forward, backward, SGD update) of an MLP: tinytorch vs the same step by hand.
 
-Run on demand (not a test):  python benchmarks/bench_training_step.py [--repeats N]
+Run on demand (not a test):
+    python benchmarks/bench_training_step.py [--repeats N] [--compare /path/to/other/checkout]
 
-Two networks: 784-512-10 at batch 256 (the matmuls dominate; target ≤ 1.10× hand NumPy) and
-64-64-10 at batch 32 (per-node Python overhead shows; target ≤ 1.7×). Both sides use float32, the
-same initial weights, a ReLU hidden layer and a mean-squared-error loss. The hand version computes
-only the gradients it needs (none for the input batch) and updates the weights in place — the
-physical limit a framework on NumPy can reach. The two sides run in interleaved samples in the
-same process; the ratio uses each side's best sample (the least disturbed by other load).
+Three networks, ReLU between Dense layers, a mean-squared-error loss, float32, one BLAS thread:
+- 784-512-10 at batch 256: the matmuls dominate (target ≤ 1.10× hand NumPy);
+- 64-64-10 at batch 32: per-node Python overhead shows (target ≤ 1.3×);
+- 20 hidden layers of 64 at batch 32 ("deep"): the same overhead, many nodes (target ≤ 1.3×, and
+  ≤ 1.5 µs of overhead per graph node).
+The hand version computes only the gradients it needs (none for the input batch) and updates the
+weights in place — the physical limit a framework on NumPy can reach. Both sides start from the
+same weights and the script first checks that they give the same losses.
+
+Timing: the two sides run in interleaved (paired) samples in one process; each pair gives a ratio,
+and the median and min–max of those ratios are printed, so other load on the machine shows as
+spread instead of hiding in one number. "per node" is (tinytorch − hand) / the number of graph
+nodes one step builds (`topological_order(loss)`: operations and parameters).
+
+`--compare DIR` runs the same measurement in a subprocess on the `tinytorch` package of another
+checkout (e.g. `/work/main` before a change) and prints its table too: a before/after.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import statistics
+import subprocess
+import sys
 import time
 
-import numpy as np
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # before NumPy loads: one BLAS thread
 
-from machine import blas_kernel, cpu_model, time_once
-from tinytorch.core.activations import ReLU
-from tinytorch.core.layers import Dense
-from tinytorch.core.networks import Sequential
-from tinytorch.core.optimizers import SGD
-from tinytorch.core.tensor import Tensor
+if "--package" in sys.argv:                          # measure another checkout's package
+    sys.path.insert(0, sys.argv[sys.argv.index("--package") + 1])
+
+import numpy as np  # noqa: E402
+
+from machine import blas_kernel, cpu_model, time_once  # noqa: E402
 
 LR = 0.01
+NETWORKS = (  # label, layer sizes, batch, target ratio
+    ("784-512-10 batch 256", (784, 512, 10), 256, 1.10),
+    ("64-64-10 batch 32", (64, 64, 10), 32, 1.3),
+    ("deep 20x64 batch 32", (64,) + (64,) * 20 + (10,), 32, 1.3),
+)
+PER_NODE_TARGET_US = 1.5
 
 
 def make_tinytorch_step(net, x, y):
+    from tinytorch.core.optimizers import SGD
+    from tinytorch.core.tensor import Tensor
     optimizer = SGD(net.parameters(), learning_rate=LR)
     x, y = Tensor(x), Tensor(y)
 
@@ -38,70 +59,110 @@ def make_tinytorch_step(net, x, y):
         loss.backward()
         optimizer.step()
         return loss.item()
-    return step
+
+    def graph_nodes():
+        from tinytorch.core.autograd import topological_order
+        return len(topological_order(((net(x) - y) ** 2).mean()))
+    return step, graph_nodes
 
 
-def make_numpy_step(W1, b1, W2, b2, x, y):
-    W1, b1, W2, b2 = (a.copy() for a in (W1, b1, W2, b2))
+def make_numpy_step(params, x, y):
+    params = [p.copy() for p in params]
+    weights, biases = params[0::2], params[1::2]
 
     def step():
-        h = x @ W1 + b1
-        a = np.maximum(h, 0)
-        out = a @ W2 + b2
-        diff = out - y
+        inputs, pre = [], []
+        a = x
+        for k, (W, b) in enumerate(zip(weights, biases)):
+            inputs.append(a)
+            h = a @ W + b
+            if k < len(weights) - 1:
+                pre.append(h)
+                a = np.maximum(h, 0)
+            else:
+                a = h
+        diff = a - y
         loss = np.mean(diff * diff)
-        d_out = diff * np.float32(2 / diff.size)
-        dW2 = a.T @ d_out
-        db2 = d_out.sum(axis=0)
-        d_h = (d_out @ W2.T) * (h > 0)
-        dW1 = x.T @ d_h
-        db1 = d_h.sum(axis=0)
-        for param, grad in ((W1, dW1), (b1, db1), (W2, dW2), (b2, db2)):
+        d = diff * np.float32(2 / diff.size)
+        grads = []
+        for k in range(len(weights) - 1, -1, -1):
+            grads.append((weights[k], inputs[k].T @ d))
+            grads.append((biases[k], d.sum(axis=0)))
+            if k:
+                d = (d @ weights[k].T) * (pre[k - 1] > 0)
+        for param, grad in grads:
             param -= LR * grad
         return float(loss)
     return step
 
 
-def bench(n_in, n_hidden, n_out, batch, repeats):
+def bench(sizes, batch, repeats):
+    from tinytorch.core.activations import ReLU
+    from tinytorch.core.layers import Dense
+    from tinytorch.core.networks import Sequential
     rng = np.random.default_rng(0)
     np.random.seed(0)
-    net = Sequential([Dense(n_in, n_hidden), ReLU(), Dense(n_hidden, n_out)])
-    W1, b1, W2, b2 = (p.data.data.copy() for p in net.parameters())
-    x = rng.normal(size=(batch, n_in)).astype(np.float32)
-    y = rng.normal(size=(batch, n_out)).astype(np.float32)
-    ours, hand = make_tinytorch_step(net, x, y), make_numpy_step(W1, b1, W2, b2, x, y)
+    layers = []
+    for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        layers += [Dense(n_in, n_out)] + ([ReLU()] if k < len(sizes) - 2 else [])
+    net = Sequential(layers)
+    params = [np.asarray(p).copy() for p in net.parameters()]
+    x = rng.normal(size=(batch, sizes[0])).astype(np.float32)
+    y = rng.normal(size=(batch, sizes[-1])).astype(np.float32)
+    (ours, graph_nodes), hand = make_tinytorch_step(net, x, y), make_numpy_step(params, x, y)
+    nodes = graph_nodes()
     # Same start, same data: the two trajectories agree (a correctness check, not just speed).
     losses = [(ours(), hand()) for _ in range(3)]
     assert all(abs(a - b) <= 1e-4 * max(1.0, abs(b)) for a, b in losses), losses
     inner = max(1, int(5e-3 / max(time_once(hand), 1e-6)))   # ~5 ms per timed sample
-    samples = {"tinytorch": [], "numpy": []}
+    ratios, tt, nt = [], [], []
     for _ in range(repeats):
-        for name, fn in (("tinytorch", ours), ("numpy", hand)):
+        pair = []
+        for fn in (ours, hand):
             start = time.perf_counter()
             for _ in range(inner):
                 fn()
-            samples[name].append((time.perf_counter() - start) / inner)
-    # The minimum is the run least disturbed by other processes (as `timeit` recommends); the
-    # median is printed too, to show how noisy the machine was.
-    return {name: (min(times), statistics.median(times)) for name, times in samples.items()}
+            pair.append((time.perf_counter() - start) / inner)
+        tt.append(pair[0])
+        nt.append(pair[1])
+        ratios.append(pair[0] / pair[1])
+    return {"ratios": ratios, "ours": statistics.median(tt), "hand": statistics.median(nt),
+            "nodes": nodes, "per_node": statistics.median(a - b for a, b in zip(tt, nt)) / nodes}
+
+
+def measure(repeats, label):
+    import tinytorch
+    print(f"package: {os.path.dirname(os.path.dirname(tinytorch.__file__))} ({label})")
+    print(f"{'step':<22}{'tinytorch':>11}{'hand':>10}{'ratio (median, min-max)':>27}{'target':>8}"
+          f"{'nodes':>7}{'per node':>10}")
+    for name, sizes, batch, target in NETWORKS:
+        r = bench(sizes, batch, repeats)
+        ratios = r["ratios"]
+        median = statistics.median(ratios)
+        verdict = "ok" if median <= target else "MISSED"
+        per_node_us = r["per_node"] * 1e6
+        node_note = "" if "deep" not in name else (
+            " ok" if per_node_us <= PER_NODE_TARGET_US else f" MISSED (≤ {PER_NODE_TARGET_US} µs)")
+        spread = f"{median:.2f}× ({min(ratios):.2f}–{max(ratios):.2f})"
+        print(f"{name:<22}{r['ours'] * 1e6:>9.1f}µs{r['hand'] * 1e6:>8.1f}µs{spread:>27}{target:>7.2f}×"
+              f"{r['nodes']:>7}{per_node_us:>8.2f}µs  {verdict}{node_note}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=40, help="timed samples per side")
+    parser.add_argument("--repeats", type=int, default=30, help="paired timed samples per network")
+    parser.add_argument("--compare", help="another checkout whose tinytorch package to measure too")
+    parser.add_argument("--package", help=argparse.SUPPRESS)   # used by --compare (read at import)
     args = parser.parse_args()
-    print(f"machine: {os.cpu_count()} cores, {cpu_model()}; numpy {np.__version__}; "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; {blas_kernel()}")
-    print(f"{'step (best of repeats)':<28}{'tinytorch':>12}{'hand NumPy':>12}{'ratio':>8}{'target':>8}"
-          f"{'median ratio':>14}")
-    for sizes, batch, target in (((784, 512, 10), 256, 1.10), ((64, 64, 10), 32, 1.7)):
-        times = bench(*sizes, batch, args.repeats)
-        (best_ours, median_ours), (best_hand, median_hand) = times["tinytorch"], times["numpy"]
-        label = f"{'-'.join(map(str, sizes))} batch {batch}"
-        ratio = best_ours / best_hand
-        verdict = "ok" if ratio <= target else "MISSED"
-        print(f"{label:<28}{best_ours * 1e3:>10.3f}ms{best_hand * 1e3:>10.3f}ms{ratio:>7.2f}×{target:>7.2f}×"
-              f"{median_ours / median_hand:>13.2f}×  {verdict}")
+    if not args.package:
+        print(f"machine: {os.cpu_count()} cores, {cpu_model()}; numpy {np.__version__}; "
+              f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}; "
+              f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; {blas_kernel()}; "
+              f"load average {os.getloadavg()[0]:.1f}")
+    if args.compare:
+        subprocess.run([sys.executable, __file__, "--repeats", str(args.repeats), "--package", args.compare],
+                       check=True)
+    measure(args.repeats, "the other checkout" if args.package else "this checkout")
 
 
 if __name__ == "__main__":

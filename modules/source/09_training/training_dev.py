@@ -30,6 +30,7 @@ import sys
 
 import numpy as np
 
+from tinytorch.core.activations import Softmax
 from tinytorch.core.autograd import GradFn, Variable
 from tinytorch.core.tensor import Tensor
 
@@ -120,29 +121,29 @@ assert MeanSquaredError()(Tensor(p), Tensor(p)).item() == 0.0
 # $$\frac{\partial L}{\partial z_{n,c}} = \frac{\text{softmax}(z_n)_c - [c = y_n]}{N},$$
 #
 # the predicted probabilities minus the one-hot labels, divided by $N$. Rather than let autograd
-# chain a dozen small nodes (max, subtract, exp, sum, log, index, mean), we compute the loss with
-# NumPy and record **one** node whose backward rule is this formula: fewer nodes, less memory,
-# faster steps. First the two array functions:
+# chain a dozen small nodes (max, subtract, exp, sum, log, index, mean), we compute the loss on
+# the plain `Tensor` of the logits — with *your* module 01 methods, so no graph is built — take
+# the probabilities from *your* module 02 `Softmax`, and record **one** node whose backward rule
+# is this formula: fewer nodes, less memory, faster steps. First the value and the gradient:
 
 # %% nbgrader={"grade": false, "grade_id": "softmax-cross-entropy", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def softmax_cross_entropy(logits, labels):
-    """(loss, probabilities) for logits (N, C) and integer labels (N,): mean of -log softmax(z)[y]."""
-    logits, labels = np.asarray(logits), np.asarray(labels)
-    # TODO: 1. shifted = logits minus each row's maximum (keepdims=True)
-    #       2. exps = np.exp(shifted); sums = exps.sum(axis=1, keepdims=True)
-    #       3. the log-probability of the true class in row n: shifted[n, labels[n]] - log(sums[n])
-    #          (rows: np.arange(len(labels)); sums[:, 0] drops the kept axis)
-    #       4. loss = minus the mean of those; probabilities = exps / sums
-    #       Return (loss, probabilities), both in the logits' dtype.
-    ### BEGIN SOLUTION
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exps = np.exp(shifted)
-    sums = exps.sum(axis=1, keepdims=True)
+    """(loss, probabilities) as Tensors for logits (N, C) and integer labels (N,): mean of -log softmax(z)[y]."""
+    z = logits if isinstance(logits, Tensor) else Tensor(logits, dtype=np.asarray(logits).dtype)
+    labels = np.asarray(labels)
     rows = np.arange(len(labels))
-    log_p_true = shifted[rows, labels] - np.log(sums[:, 0])
-    loss = -log_p_true.sum() / len(labels)     # the mean (ndarray.mean costs µs more in Python)
-    return loss, exps / sums
+    # TODO: with Tensor methods and operators on z (module 01):
+    #       1. shifted = z minus each row's maximum (keepdims=True)
+    #       2. log_sums = the log of the sum over axis 1 of shifted's exp: shifted.exp().sum(axis=1).log()
+    #       3. the log-probability of the true class in row n: shifted[rows, labels] - log_sums
+    #       4. loss = minus the mean of those
+    #       and probabilities = Softmax()(z) (module 02). Return (loss, probabilities).
+    ### BEGIN SOLUTION
+    shifted = z - z.max(axis=1, keepdims=True)
+    log_sums = shifted.exp().sum(axis=1).log()
+    loss = -(shifted[rows, labels] - log_sums).mean()
+    return loss, Softmax()(z)
     ### END SOLUTION
 
 
@@ -221,14 +222,17 @@ class CrossEntropyLoss:
 
     def forward(self, logits, labels):
         """A scalar: a Variable wired to `logits` when they need gradients, else a Tensor."""
-        values = np.asarray(logits)
-        if values.dtype.kind != "f":
-            values = values.astype(np.float32)
-        labels = _class_labels(labels, values.shape)
-        loss, probabilities = softmax_cross_entropy(values, labels)
-        loss = np.asarray(loss, dtype=values.dtype)
+        if isinstance(logits, Tensor):            # a Variable's value is a Tensor: no graph is built
+            z = logits.data if isinstance(logits, Variable) else logits
+        else:
+            values = np.asarray(logits)
+            z = Tensor(values, dtype=values.dtype if values.dtype.kind == "f" else np.float32)
+        if z.dtype.kind != "f":
+            z = Tensor(z, dtype=np.float32)
+        labels = _class_labels(labels, z.shape)
+        loss, probabilities = softmax_cross_entropy(z, labels)
         if not (isinstance(logits, Variable) and logits.requires_grad):
-            return Tensor(loss, dtype=loss.dtype)
+            return loss
         # TODO: return a Variable holding `loss`, with requires_grad=True and a
         #       grad_fn=GradFn("CrossEntropy", [(logits, rule)]), where rule(g) returns
         #       g * cross_entropy_gradient(probabilities, labels) (scaled in place).

@@ -432,3 +432,96 @@ def test_tensor_methods_read_arrays_not_data_property():
         assert type(result) is Tensor
     assert (Tensor([1.0, 2.0]) - r).data.tolist() == [-2.0, -2.0]
     assert r.sum().item() == 7.0 and np.asarray(r).tolist() == [3.0, 4.0]
+
+
+# ---- NumPy's reduction protocol, abs / float / round / flatten, elementwise methods ------------
+
+@FAST
+@given(array=arrays(dtype=dtypes()), data=st.data(), keepdims=st.booleans(),
+       name=st.sampled_from(["sum", "mean", "max"]))
+def test_numpy_reduction_functions_on_tensors(array, data, keepdims, name):
+    """np.sum(t, ...) calls t.sum(axis=..., dtype=..., out=...): the result is what NumPy gives."""
+    axis = data.draw(axes_for(array.ndim))
+    np_f = getattr(np, name)
+    expected = expected_result(np_f(array, axis=axis, keepdims=keepdims), array)
+    result = np_f(T(array), axis=axis, keepdims=keepdims)
+    assert type(result) is Tensor and result.shape == expected.shape and result.dtype == expected.dtype
+    np.testing.assert_allclose(result.data, expected, rtol=1e-6, atol=1e-6)
+    out = np.empty(expected.shape, dtype=np.float64)
+    assert np_f(T(array), axis=axis, keepdims=keepdims, out=out) is out     # out= is filled and returned
+    np.testing.assert_allclose(out, np_f(array.astype(np.float64), axis=axis, keepdims=keepdims),
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_numpy_reduction_dtype_and_tensor_out():
+    t = Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    assert np.sum(t).item() == 21.0 and np.mean(t).item() == 3.5 and np.max(t).item() == 6.0
+    wide = np.sum(t, axis=0, dtype=np.float64)
+    assert type(wide) is Tensor and wide.dtype == np.float64 and wide.data.tolist() == [5.0, 7.0, 9.0]
+    assert np.mean(Tensor([1, 2]), dtype=np.float64).dtype == np.float64
+    target = Tensor([0.0, 0.0])
+    assert np.max(t, axis=1, out=target) is target and target.data.tolist() == [3.0, 6.0]
+    with pytest.raises(TypeError, match="out= must be"):
+        np.sum(t, out=[0.0])
+    # The original course's check on a layer's output:
+    from tinytorch.core.activations import Softmax
+    probabilities = Softmax()(Tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]))
+    for i in range(2):
+        assert abs(np.sum(probabilities.data[i]) - 1.0) < 1e-6
+        assert abs(np.sum(probabilities[i]) - 1.0) < 1e-6
+
+
+@FAST
+@given(arrays(dtype=dtypes()))
+def test_abs_round_flatten_match_numpy(array):
+    assert_tensor_equal(abs(T(array)), np.abs(array))
+    assert_tensor_equal(T(array).abs(), np.abs(array))
+    assert_tensor_equal(T(array).flatten(), array.flatten())
+    assert_tensor_equal(round(T(array)), expected_result(np.round(array), array))
+    assert_tensor_equal(round(T(array), 1), expected_result(np.round(array, 1), array))
+
+
+def test_float_and_int_of_one_element():
+    assert float(Tensor(2.5)) == 2.5 and isinstance(float(Tensor([2.5])), float)
+    assert int(Tensor([[7]])) == 7 and int(Tensor(7.9)) == 7
+    with pytest.raises(ValueError):
+        float(Tensor([1.0, 2.0]))
+
+
+UNARY_METHODS = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "tanh": np.tanh, "abs": np.abs}
+
+
+@FAST
+@given(array=arrays(dtype=dtypes(FLOAT_DTYPES), bound=3.0), name=st.sampled_from(sorted(UNARY_METHODS)))
+def test_elementwise_methods_match_numpy(array, name):
+    if name in ("log", "sqrt"):
+        array = np.asarray(np.abs(array) + 0.5)
+    expected = expected_result(UNARY_METHODS[name](array), array)
+    np.testing.assert_allclose(getattr(T(array), name)().data, expected, rtol=1e-6)
+    assert getattr(T(array), name)().dtype == expected.dtype
+
+
+@FAST
+@given(pair=broadcastable_pairs(), name=st.sampled_from(["maximum", "minimum"]))
+def test_maximum_minimum_methods_match_numpy(pair, name):
+    a, b = pair
+    expected = expected_result(getattr(np, name)(a, b), a, b)
+    assert_tensor_equal(getattr(T(a), name)(T(b)), expected)
+    assert_tensor_equal(getattr(T(a), name)(2), expected_result(getattr(np, name)(a, 2), a))
+
+
+def test_numpy_functions_call_the_tensor_methods(monkeypatch):
+    """np.exp(t), np.maximum(t, 0), np.maximum(0, t), np.add(t, 1) run the Tensor methods."""
+    calls = []
+    for name in ("exp", "maximum", "add", "subtract"):
+        original = getattr(Tensor, name)
+        def spy(self, *args, _name=name, _original=original):
+            calls.append(_name)
+            return _original(self, *args)
+        monkeypatch.setattr(Tensor, name, spy)
+    t = Tensor([-1.0, 2.0])
+    assert np.exp(t).data.tolist() == pytest.approx(np.exp([-1.0, 2.0]).tolist())
+    assert np.maximum(t, 0).data.tolist() == [0.0, 2.0] and np.maximum(0, t).data.tolist() == [0.0, 2.0]
+    assert np.add(t, 1).data.tolist() == [0.0, 3.0]
+    assert np.subtract(1, t).data.tolist() == [2.0, -1.0]      # not commutative: computed by NumPy
+    assert calls == ["exp", "maximum", "maximum", "add"]

@@ -390,3 +390,61 @@ def test_conv2d_layers_are_trainable():
     loss().backward()
     for param in multi.parameters():
         np.testing.assert_allclose(param.grad.data.data, _fd_param(loss, param), atol=5e-3, rtol=2e-3)
+
+
+# ---- NumPy's reduction protocol, abs / float / round / flatten on Variables ---------------------
+
+@FAST
+@given(st.data(), st.sampled_from(["sum", "mean", "max"]), st.booleans())
+def test_numpy_reduction_functions_on_variables(data, name, keepdims):
+    """np.sum(v, axis=..., keepdims=...) builds the graph like v.sum(...): gradients match finite differences."""
+    a = data.draw(arrays(dtype=F64, bound=3.0, max_dims=3))
+    axis = data.draw(axes_for(a.ndim))
+    if name == "max":
+        a = a + np.arange(a.size).reshape(a.shape) * 1e-2
+    np_f = lambda x: getattr(np, name)(x, axis=axis, keepdims=keepdims)
+    check(np_f, np_f, a)
+
+
+def test_numpy_reduction_dtype_and_out_on_variables():
+    v = Variable(np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32))
+    wide = np.sum(v, axis=0, dtype=np.float64)
+    assert isinstance(wide, Variable) and wide.dtype == np.float64 and wide.requires_grad
+    (wide * Variable(np.array([1.0, 2.0]), requires_grad=False)).sum().backward()
+    assert v.grad.dtype == np.float32 and v.grad.data.data.tolist() == [[1.0, 2.0], [1.0, 2.0]]
+    assert np.mean(v, dtype=np.float32).dtype == np.float32
+    out = np.empty(2)
+    assert np.max(v, axis=1, out=out) is out and out.tolist() == [2.0, 4.0]   # out=: values, no graph
+    assert np.sum(v, out=np.empty(())) == 10.0
+
+
+@FAST
+@given(arrays(dtype=F64, bound=3.0, max_dims=3))
+def test_abs_and_flatten_gradients(a):
+    a = np.where(np.abs(a) < 0.1, 0.5, a)             # |x| has no derivative at 0
+    check(np.abs, abs, a)
+    check(np.abs, np.abs, a)
+    check(np.abs, lambda v: v.abs(), a)
+    check(lambda x: x.flatten(), lambda v: v.flatten(), a)
+
+
+@FAST
+@given(arrays(dtype=F64, bound=2.0, max_dims=3))
+def test_elementwise_methods_on_variables(a):
+    pos = np.abs(a) + 0.5
+    check(np.exp, lambda v: v.exp(), a)
+    check(np.tanh, lambda v: v.tanh(), a)
+    check(np.log, lambda v: v.log(), pos)
+    check(np.sqrt, lambda v: v.sqrt(), pos)
+    shift = np.where(np.abs(a - 0.3) < 1e-3, 0.6, 0.3)
+    check(lambda x: np.maximum(x, shift), lambda v: v.maximum(Variable(shift, requires_grad=False)), a)
+    check(lambda x: np.minimum(x, shift), lambda v: v.minimum(Variable(shift, requires_grad=False)), a)
+
+
+def test_float_int_round_of_variables():
+    v = Variable(np.array([2.26]))
+    assert float(v) == 2.26 and int(v) == 2 and float(Variable(3.0).sum()) == 3.0
+    rounded = round(v * 1.0, 1)
+    assert isinstance(rounded, Variable) and not rounded.requires_grad and rounded.item() == pytest.approx(2.3)
+    with pytest.raises(ValueError):
+        float(Variable([1.0, 2.0]))

@@ -21,6 +21,11 @@
 #   transposing, and reductions (`sum`, `mean`) along an axis.
 # - See why `Tensor` lets unknown types take over (`NotImplemented`), so module 07 can add
 #   automatic differentiation without touching this code.
+#
+# Your `Tensor` is not a warm-up: module 07's `Variable` computes every value of every network
+# in this course — forward and backward — by calling the methods you write here. A bug in `add`
+# shows up as a network that does not learn in module 08; a correct `Tensor` is what makes the
+# digits milestone work.
 
 # %%
 #| default_exp core.tensor
@@ -152,12 +157,24 @@ print(scores - scores.mean(axis=1, keepdims=True))
 # - `_result` wraps a NumPy result as a `Tensor`. It keeps NumPy's dtype except one case: a
 #   `float64` result becomes `float32` unless an input tensor was already `float64`
 #   (so `int_tensor / 2` is `float32`, but a `float64` tensor stays `float64`).
-# - `__array_ufunc__` makes NumPy's elementwise functions (ufuncs) such as `np.exp(t)` or
-#   `np.maximum(t, 0)` return a `Tensor`; `__array__` makes `np.asarray(t)` return the array.
+# - The elementwise functions `exp`, `log`, `sqrt`, `tanh`, `abs`, `maximum`, `minimum` are one
+#   NumPy call each, wrapped with `_result`.
+# - `__array_ufunc__` makes NumPy's elementwise functions (ufuncs) return a `Tensor`: `np.exp(t)`
+#   calls `t.exp()`, `np.maximum(t, 0)` calls `t.maximum(0)`, `np.add(t, 1)` calls `t.add(1)`
+#   (other ufuncs, such as `np.sin`, compute on the array). `__array__` makes `np.asarray(t)`
+#   return the array.
+# - NumPy's reduction functions call the method of the same name: `np.sum(t, axis=0)` is
+#   `t.sum(axis=0, dtype=None, out=None)`. So the reductions accept NumPy's `dtype=` (reduce in
+#   that dtype) and `out=` (write the result into that array or Tensor and return it); the
+#   given first lines handle those two and leave the rest to your code.
+# - `abs(t)`, `float(t)`, `int(t)`, `round(t, 2)` and `t.flatten()` work as in NumPy: `float` and
+#   `int` need a one-element tensor, `round` rounds every element and returns a Tensor, and
+#   `flatten()` is `reshape(-1)`.
 #
 # Inside the class, read operands through `self._data` and `_operand(other)`, never through
 # `.data`: module 07's `Variable`, a subclass, redefines `data`, and this code must still work on
-# it.
+# it. (Module 07 hands your methods plain Tensors — a Variable's value — and wraps the Tensor
+# they return.)
 #
 # Fill in the parts marked `TODO` (each replaces a `raise NotImplementedError()`). Then run the tests
 # after the class, one per step.
@@ -752,11 +769,14 @@ assert Tensor([1, 2]).mean().dtype == np.float32 and Tensor(cube).sum().dtype ==
 # The given code makes `Tensor` behave like a NumPy citizen. NumPy ufuncs (`np.exp`,
 # `np.maximum`, `np.tanh`, …) return Tensors, comparisons give `bool` tensors, and indexing gives
 # Tensors — so the activation functions of the next module can be written once, with operators,
-# methods and ufuncs only. (Reductions are methods: write `t.sum()`, not `np.sum(t)`.)
+# methods and ufuncs only. NumPy's reductions call your methods, so `np.sum(t)` and `t.sum()` are
+# the same thing, and `abs`, `float` and `round` work on tensors too.
 
 # %%
 z = Tensor([-2.0, 0.0, 3.0])
 print(np.maximum(z, 0), np.exp(z), np.tanh(z))
+print(np.sum(z), np.mean(z, dtype=np.float64), np.max(z), abs(z), float(z.sum()), round(z / 3, 2))
+print(Tensor([[1, 2], [3, 4]]).flatten(), "| is np.sum(t) a Tensor?", isinstance(np.sum(z), Tensor))
 print(z > 0, z[1:], z[z > 0], np.asarray(z).dtype)
 
 # %% [markdown]

@@ -59,7 +59,9 @@ from tinytorch.core.tensor import Tensor
 # reductions and NumPy ufuncs on whatever they are given) run on it unchanged — Python gives a
 # subclass's reflected operator priority, so `Tensor + Variable` is handled by the Variable.
 #
-# Values are stored as NumPy arrays inside. Numbers and lists follow `Tensor`'s rules (Python
+# A Variable keeps its value as a NumPy array in `_data`, like a Tensor, and shows it as a plain
+# `Tensor` through `.data`; the operations below compute with that Tensor's methods — the ones
+# you wrote in module 01. Numbers and lists follow `Tensor`'s rules (Python
 # floats become `float32`); an integer value that needs gradients is converted to `float32`
 # (gradients of integers make no sense); a `float64` array stays `float64` (handy for precise
 # gradient checks).
@@ -524,7 +526,10 @@ assert q.grad.item() == 1.0
 # ## Step 4 — The rest of what a network needs
 #
 # The remaining operations follow the same pattern; each backward rule sits right beside its
-# forward computation. Read them — each is one line of calculus:
+# forward computation, and both compute with module 01's methods (`A.divide(B)`, `A.exp()`,
+# `A.sum(...)`, `_t(g).multiply(...)`). Only what `Tensor` has no method for — copying a gradient
+# back over reduced axes, scattering it into the positions an index picked, the comparison masks
+# of `maximum` — is written with NumPy directly. Read them — each is one line of calculus:
 #
 # | operation | rule for the input(s) |
 # |---|---|
@@ -534,6 +539,8 @@ assert q.grad.item() == 1.0
 # | `max` | `g` to the position of the maximum (shared equally by ties) |
 # | `reshape`, `transpose`, `x[i:j]` | `g` reshaped, transposed back, or placed in a zero array |
 # | `exp`, `log`, `tanh`, `sqrt` | `g·eᵃ`, `g / a`, `g·(1 − tanh²a)`, `g / (2√a)` |
+# | `abs(a)` | `g · sign(a)` (0 at 0) |
+# | `dtype=` of a reduction (`cast`) | `g` converted back to the input's dtype |
 # | `maximum(a, b)` | `g` to whichever is larger (to `b` on a tie: ReLU's slope at 0 is 0) |
 
 # %%
@@ -717,8 +724,9 @@ def minimum(a, b):
 # - `dL/dA = g @ Bᵀ` — shape `(n, m) @ (m, k) = (n, k)`, like `A`;
 # - `dL/dB = Aᵀ @ g` — shape `(k, n) @ (n, m) = (k, m)`, like `B`.
 #
-# Checking the shapes is the quickest way to remember the formula. (The code also handles
-# vectors and stacks of matrices by the same rule; that bookkeeping is given.)
+# Checking the shapes is the quickest way to remember the formula. Compute both with your
+# `Tensor`: `_t(g).matmul(B.T)`, where `B.T` is your `transpose`. (The code also handles vectors
+# and stacks of matrices by the same rule; that bookkeeping is given.)
 
 # %% nbgrader={"grade": false, "grade_id": "matmul", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -759,10 +767,17 @@ def matmul(a, b):
 # ## Step 6 — NumPy functions on Variables
 #
 # `np.exp(v)` on a Variable calls `v.__array_ufunc__`, which sends each supported ufunc to the
-# matching operation above. Comparisons and other functions without a useful gradient
-# (`np.sign`, `np.isnan`, ...) are computed plainly and return a Variable without gradient; a
-# function that has no backward rule here raises an error rather than silently cutting the
-# graph.
+# matching operation above (so does the method: `v.exp()`, `v.abs()`, `abs(v)`). Comparisons and
+# other functions without a useful gradient (`np.sign`, `np.isnan`, ...) are computed plainly and
+# return a Variable without gradient; a function that has no backward rule here raises an error
+# rather than silently cutting the graph.
+#
+# NumPy's reductions call the method of the same name, so `np.sum(v)`, `np.mean(v, axis=0)` and
+# `np.max(v, keepdims=True)` build the graph exactly like `v.sum()`. `dtype=` converts first (a
+# `Cast` node, whose gradient is converted back); `out=` writes the values into an array you
+# give and returns it — outside the graph, since an array can't carry a gradient. `float(v)`,
+# `int(v)` and `round(v)` give plain values too: rounding has zero slope almost everywhere, so
+# `round(v, 2)` is a Variable without gradient. `v.flatten()` is `v.reshape(-1)`.
 
 # %%
 #| export
@@ -906,7 +921,8 @@ print("✅ a network from module 04 computes gradients for all", len(params), "p
 # %% [markdown]
 # ## What you built
 #
-# - `Variable`: a Tensor that remembers how it was computed.
+# - `Variable`: a Tensor that remembers how it was computed — every value computed by your
+#   module 01 `Tensor`.
 # - Backward rules for arithmetic, matrix multiply, reductions, reshaping, indexing and NumPy
 #   functions, with broadcasting summed back.
 # - `backward()`: one pass in reverse topological order, linear in the size of the graph.

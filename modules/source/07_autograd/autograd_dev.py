@@ -328,10 +328,11 @@ def _node(out, name, *edges):
     node._data = out._data
     node._tensor = out                                # `.data` of the node is this very Tensor
     node.grad = None
-    needed = []                                       # the edges whose input needs a gradient
+    needed = edges                                    # the edges whose input needs a gradient
     for edge in edges:
-        if isinstance(edge[0], Variable) and edge[0].requires_grad:
-            needed.append(edge)
+        if not (isinstance(edge[0], Variable) and edge[0].requires_grad):
+            needed = [e for e in edges if isinstance(e[0], Variable) and e[0].requires_grad]
+            break
     node.requires_grad = bool(needed)
     node.grad_fn = GradFn(name, needed) if needed else None
     return node
@@ -697,8 +698,8 @@ def maximum(a, b):
     """Elementwise max; on a tie the gradient goes to `b` (so ReLU = maximum(x, 0) has slope 0 at 0)."""
     A, B = _value(a), _value(b)
     out = A.maximum(B) if isinstance(A, Tensor) else B.maximum(A)
-    def rule_a(g):
-        return unbroadcast(_t(g).multiply(_wins(A._data, _array(B), True))._data, A.shape)
+    def rule_a(g):                       # (ReLU: this rule, with B the number 0)
+        return unbroadcast(_t(g).multiply(_wins(A._data, _array(B), True))._data, A._data.shape)
     def rule_b(g):
         return unbroadcast(_t(g).multiply(_wins(B._data, _array(A), False))._data, B.shape)
     return _node(out, "Maximum", (a, rule_a), (b, rule_b))
@@ -733,7 +734,7 @@ def minimum(a, b):
 def matmul(a, b):
     """a @ b."""
     A, B = _tensor(a), _value(b)
-    if A.ndim == 2 and B.ndim == 2:
+    if A._data.ndim == 2 and B._data.ndim == 2:
         # TODO: return `_node(A.matmul(B), "MatMul", (a, rule_for_a), (b, rule_for_b))` using the
         # two formulas above, computed with your Tensor methods: `M.T` is Mᵀ (your transpose), and
         # a rule turns the array g into a Tensor with `_t(g)` and returns an array (`._data`).

@@ -14,7 +14,9 @@ same weights and the script first checks that they give the same losses.
 
 Timing: the two sides run in interleaved (paired) samples in one process; each pair gives a ratio,
 and the median and min–max of those ratios are printed, so other load on the machine shows as
-spread instead of hiding in one number. "per node" is (tinytorch − hand) / the number of graph
+spread instead of hiding in one number. Samples are this thread's CPU time (`time.thread_time`),
+so time spent waiting while other processes hold the cores doesn't count (cache and frequency
+effects of a busy machine still do). "per node" is (tinytorch − hand) / the number of graph
 nodes one step builds (`topological_order(loss)`: operations and parameters).
 
 `--compare DIR` runs the same measurement in a subprocess on the `tinytorch` package of another
@@ -119,10 +121,10 @@ def bench(sizes, batch, repeats):
     for _ in range(repeats):
         pair = []
         for fn in (ours, hand):
-            start = time.perf_counter()
+            start = time.thread_time()
             for _ in range(inner):
                 fn()
-            pair.append((time.perf_counter() - start) / inner)
+            pair.append((time.thread_time() - start) / inner)
         tt.append(pair[0])
         nt.append(pair[1])
         ratios.append(pair[0] / pair[1])

@@ -186,7 +186,7 @@ def _reduction(op, tensor_method, a, axis, keepdims, dtype, out):
         a = cast(a, dtype)
     return op(a, axis, keepdims)
 
-# %% modules/source/07_autograd/autograd_dev.py #46590cca
+# %% modules/source/07_autograd/autograd_dev.py #a6945837
 def _value(x):
     """What module 01's Tensor methods compute with: a Variable's value (a Tensor), a Tensor, a number."""
     if isinstance(x, Variable):
@@ -257,10 +257,10 @@ def unbroadcast(g, shape):
     extra = g.ndim - len(shape)
     if extra > 0:                                     # axes broadcasting added in front
         G = G.sum(axis=tuple(range(extra)))
-    if G.shape != shape:                              # axes of length 1 that were stretched
-        stretched = tuple(i for i, n in enumerate(shape) if n == 1 and G.shape[i] != 1)
+    if G._data.shape != shape:                        # axes of length 1 that were stretched
+        stretched = tuple(i for i, n in enumerate(shape) if n == 1 and G._data.shape[i] != 1)
         G = G.sum(axis=stretched, keepdims=True)
-    return (G if G.shape == shape else G.reshape(shape))._data
+    return (G if G._data.shape == shape else G.reshape(shape))._data
 
 # %% modules/source/07_autograd/autograd_dev.py #basic-ops
 def add(a, b):
@@ -268,20 +268,20 @@ def add(a, b):
     A, B = _value(a), _value(b)
     out = A.add(B) if isinstance(A, Tensor) else B.add(A)     # module 01's add computes the value
     return _node(out, "Add",
-                 (a, lambda g: unbroadcast(g, A.shape)),
-                 (b, lambda g: unbroadcast(g, B.shape)))
+                 (a, lambda g: unbroadcast(g, A._data.shape)),
+                 (b, lambda g: unbroadcast(g, B._data.shape)))
 
 
 def multiply(a, b):
     """a * b, elementwise: d/da = b, d/db = a."""
     # TODO: like `add`, with `multiply`; each input's rule multiplies g by the *other* input's
-    # value before unbroadcasting: `unbroadcast(_t(g).multiply(B)._data, A.shape)` for `a`.
+    # value before unbroadcasting: `unbroadcast(_t(g).multiply(B)._data, A._data.shape)` for `a`.
     ### BEGIN SOLUTION
     A, B = _value(a), _value(b)
     out = A.multiply(B) if isinstance(A, Tensor) else B.multiply(A)
     return _node(out, "Mul",
-                 (a, lambda g: unbroadcast(_t(g).multiply(B)._data, A.shape)),
-                 (b, lambda g: unbroadcast(_t(g).multiply(A)._data, B.shape)))
+                 (a, lambda g: unbroadcast(_t(g).multiply(B)._data, A._data.shape)),
+                 (b, lambda g: unbroadcast(_t(g).multiply(A)._data, B._data.shape)))
     ### END SOLUTION
 
 
@@ -293,8 +293,8 @@ def subtract(a, b):
     B = _value(b)
     A = _tensor(a, like=B)
     return _node(A.subtract(B), "Sub",
-                 (a, lambda g: unbroadcast(g, A.shape)),
-                 (b, lambda g: unbroadcast(-g, B.shape)))
+                 (a, lambda g: unbroadcast(g, A._data.shape)),
+                 (b, lambda g: unbroadcast(-g, B._data.shape)))
     ### END SOLUTION
 
 # %% modules/source/07_autograd/autograd_dev.py #backward
@@ -346,15 +346,15 @@ def backpropagate(root, seed):
             grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad
     ### END SOLUTION
 
-# %% modules/source/07_autograd/autograd_dev.py #69456bf8
+# %% modules/source/07_autograd/autograd_dev.py #683f3f65
 def divide(a, b):
     """a / b: d/da = 1 / b, d/db = -(a / b) / b."""
     B = _value(b)
     A = _tensor(a, like=B)
     out = A.divide(B)
     return _node(out, "Div",
-                 (a, lambda g: unbroadcast(_t(g).divide(B)._data, A.shape)),
-                 (b, lambda g: unbroadcast(-_t(g).multiply(out).divide(B)._data, B.shape)))
+                 (a, lambda g: unbroadcast(_t(g).divide(B)._data, A._data.shape)),
+                 (b, lambda g: unbroadcast(-_t(g).multiply(out).divide(B)._data, B._data.shape)))
 
 
 def negate(a):
@@ -502,7 +502,7 @@ def maximum(a, b):
     def rule_a(g):                       # (ReLU: this rule, with B the number 0)
         return unbroadcast(_t(g).multiply(_wins(A._data, _array(B), True))._data, A._data.shape)
     def rule_b(g):
-        return unbroadcast(_t(g).multiply(_wins(B._data, _array(A), False))._data, B.shape)
+        return unbroadcast(_t(g).multiply(_wins(B._data, _array(A), False))._data, B._data.shape)
     return _node(out, "Maximum", (a, rule_a), (b, rule_b))
 
 
@@ -511,9 +511,9 @@ def minimum(a, b):
     A, B = _value(a), _value(b)
     out = A.minimum(B) if isinstance(A, Tensor) else B.minimum(A)
     def rule_a(g):
-        return unbroadcast(_t(g).multiply(_wins(_array(B), A._data, True))._data, A.shape)
+        return unbroadcast(_t(g).multiply(_wins(_array(B), A._data, True))._data, A._data.shape)
     def rule_b(g):
-        return unbroadcast(_t(g).multiply(_wins(_array(A), B._data, False))._data, B.shape)
+        return unbroadcast(_t(g).multiply(_wins(_array(A), B._data, False))._data, B._data.shape)
     return _node(out, "Minimum", (a, rule_a), (b, rule_b))
 
 # %% modules/source/07_autograd/autograd_dev.py #matmul

@@ -448,3 +448,11 @@ def test_float_int_round_of_variables():
     assert isinstance(rounded, Variable) and not rounded.requires_grad and rounded.item() == pytest.approx(2.3)
     with pytest.raises(ValueError):
         float(Variable([1.0, 2.0]))
+
+
+def test_array_constants_keep_their_dtype():
+    """A NumPy array operand is a constant of its own dtype (float64 stays float64), as before."""
+    v = Variable(np.ones(2, dtype=np.float32))
+    out = v * np.array([0.1, 0.2])
+    assert out.dtype == np.float64 and out.data.data.tolist() == [0.1, 0.2]
+    assert (v * [0.5, 0.25]).dtype == np.float32          # a list follows Tensor's rules

@@ -186,7 +186,7 @@ def _reduction(op, tensor_method, a, axis, keepdims, dtype, out):
         a = cast(a, dtype)
     return op(a, axis, keepdims)
 
-# %% modules/source/07_autograd/autograd_dev.py #a6945837
+# %% modules/source/07_autograd/autograd_dev.py #60bfee66
 def _value(x):
     """What module 01's Tensor methods compute with: a Variable's value (a Tensor), a Tensor, a number."""
     if isinstance(x, Variable):
@@ -196,7 +196,9 @@ def _value(x):
         return x
     if isinstance(x, np.generic):
         return x.item()
-    return Tensor(x)                             # lists and arrays: Tensor's rules
+    if isinstance(x, np.ndarray):                # an array keeps its dtype (as a constant always has)
+        return _t(x)
+    return Tensor(x)                             # lists: Tensor's rules
 
 
 def _tensor(x, like=None):

@@ -300,7 +300,9 @@ def _value(x):
         return x
     if isinstance(x, np.generic):
         return x.item()
-    return Tensor(x)                             # lists and arrays: Tensor's rules
+    if isinstance(x, np.ndarray):                # an array keeps its dtype (as a constant always has)
+        return _t(x)
+    return Tensor(x)                             # lists: Tensor's rules
 
 
 def _tensor(x, like=None):

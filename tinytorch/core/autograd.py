@@ -348,7 +348,7 @@ def backpropagate(root, seed):
             grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad
     ### END SOLUTION
 
-# %% modules/source/07_autograd/autograd_dev.py #683f3f65
+# %% modules/source/07_autograd/autograd_dev.py #01f86641
 def divide(a, b):
     """a / b: d/da = 1 / b, d/db = -(a / b) / b."""
     B = _value(b)
@@ -412,7 +412,7 @@ def reduce_mean(a, axis=None, keepdims=False):
     """Mean over `axis` (all axes when None): each input gets g / (number of values averaged)."""
     A = _value(a)
     out = A.mean(axis=axis, keepdims=keepdims)
-    count = max(A.size // max(out.size, 1), 1)
+    count = max(A._data.size // max(out._data.size, 1), 1)
     return _node(out, "Mean", (a, lambda g: _spread(_t(g).divide(count)._data, A.shape, axis, keepdims)))
 
 

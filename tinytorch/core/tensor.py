@@ -262,8 +262,12 @@ class Tensor:
         axis = tuple(axis) if isinstance(axis, list) else axis
         # TODO: as in `sum`, with the mean. (The mean of integers is float64 in NumPy;
         #       `_result` turns it into float32.)
+        # HINT: ndarray.mean works; the sum divided by the count of values averaged is the same
+        #       and skips ndarray.mean's few microseconds of Python bookkeeping.
         ### BEGIN SOLUTION
-        return _result(self._data.mean(axis=axis, keepdims=keepdims), self)
+        total = self._data.sum(axis=axis, keepdims=keepdims)
+        count = self._data.size // max(total.size, 1)      # values per mean
+        return _result(total / count, self)
         ### END SOLUTION
 
     def max(self, axis=None, keepdims=False, *, out=None):

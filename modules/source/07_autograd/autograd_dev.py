@@ -611,7 +611,7 @@ def reduce_mean(a, axis=None, keepdims=False):
     """Mean over `axis` (all axes when None): each input gets g / (number of values averaged)."""
     A = _value(a)
     out = A.mean(axis=axis, keepdims=keepdims)
-    count = max(A.size // max(out.size, 1), 1)
+    count = max(A._data.size // max(out._data.size, 1), 1)
     return _node(out, "Mean", (a, lambda g: _spread(_t(g).divide(count)._data, A.shape, axis, keepdims)))
 
 

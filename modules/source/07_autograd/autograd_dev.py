@@ -200,9 +200,13 @@ class Variable(Tensor):
     matmul = __matmul__
 
     def sum(self, axis=None, keepdims=False, *, dtype=None, out=None):
+        if dtype is None and out is None:
+            return reduce_sum(self, tuple(axis) if isinstance(axis, list) else axis, keepdims)
         return _reduction(reduce_sum, Tensor.sum, self, axis, keepdims, dtype, out)
 
     def mean(self, axis=None, keepdims=False, *, dtype=None, out=None):
+        if dtype is None and out is None:
+            return reduce_mean(self, tuple(axis) if isinstance(axis, list) else axis, keepdims)
         return _reduction(reduce_mean, Tensor.mean, self, axis, keepdims, dtype, out)
 
     def max(self, axis=None, keepdims=False, *, out=None):
@@ -333,10 +337,17 @@ def _node(out, name, *edges):
     needed = edges                                    # the edges whose input needs a gradient
     for edge in edges:
         if not (isinstance(edge[0], Variable) and edge[0].requires_grad):
-            needed = [e for e in edges if isinstance(e[0], Variable) and e[0].requires_grad]
+            needed = []                               # (a loop: a comprehension is a call in 3.11)
+            for e in edges:
+                if isinstance(e[0], Variable) and e[0].requires_grad:
+                    needed.append(e)
             break
-    node.requires_grad = bool(needed)
-    node.grad_fn = GradFn(name, needed) if needed else None
+    if needed:
+        fn = GradFn.__new__(GradFn)                   # GradFn(name, needed), minus a Python call
+        fn.name, fn.edges = name, needed
+        node.requires_grad, node.grad_fn = True, fn
+    else:
+        node.requires_grad, node.grad_fn = False, None
     return node
 
 
@@ -691,31 +702,29 @@ def absolute(a):
     return _node(A.abs(), "Abs", (a, lambda g: _t(g).multiply(_t(np.sign(A._data)))._data))
 
 
-def _wins(mine, other, strict):
-    """Where `mine` is the larger (strictly, or also on ties), as a bool Tensor for multiply."""
-    return _t(np.greater(mine, other) if strict else np.greater_equal(mine, other))
+def _arrays(A, B):
+    """The arrays (or numbers) behind two operand values, for the comparison masks below."""
+    return A._data if isinstance(A, Tensor) else A, B._data if isinstance(B, Tensor) else B
 
 
 def maximum(a, b):
     """Elementwise max; on a tie the gradient goes to `b` (so ReLU = maximum(x, 0) has slope 0 at 0)."""
     A, B = _value(a), _value(b)
     out = A.maximum(B) if isinstance(A, Tensor) else B.maximum(A)
-    def rule_a(g):                       # (ReLU: this rule, with B the number 0)
-        return unbroadcast(_t(g).multiply(_wins(A._data, _array(B), True))._data, A._data.shape)
-    def rule_b(g):
-        return unbroadcast(_t(g).multiply(_wins(B._data, _array(A), False))._data, B._data.shape)
-    return _node(out, "Maximum", (a, rule_a), (b, rule_b))
+    Av, Bv = _arrays(A, B)
+    return _node(out, "Maximum",            # g times a bool mask (a Tensor): where each input won
+                 (a, lambda g: unbroadcast(_t(g).multiply(_t(np.greater(Av, Bv)))._data, Av.shape)),
+                 (b, lambda g: unbroadcast(_t(g).multiply(_t(np.greater_equal(Bv, Av)))._data, Bv.shape)))
 
 
 def minimum(a, b):
     """Elementwise min; on a tie the gradient goes to `b`."""
     A, B = _value(a), _value(b)
     out = A.minimum(B) if isinstance(A, Tensor) else B.minimum(A)
-    def rule_a(g):
-        return unbroadcast(_t(g).multiply(_wins(_array(B), A._data, True))._data, A._data.shape)
-    def rule_b(g):
-        return unbroadcast(_t(g).multiply(_wins(_array(A), B._data, False))._data, B._data.shape)
-    return _node(out, "Minimum", (a, rule_a), (b, rule_b))
+    Av, Bv = _arrays(A, B)
+    return _node(out, "Minimum",
+                 (a, lambda g: unbroadcast(_t(g).multiply(_t(np.less(Av, Bv)))._data, Av.shape)),
+                 (b, lambda g: unbroadcast(_t(g).multiply(_t(np.less_equal(Bv, Av)))._data, Bv.shape)))
 
 
 # %% [markdown]

@@ -577,7 +577,7 @@ assert (Tensor([1, 2]) * Tensor([3.0, 4.0])).dtype == np.float32
 # `(4, 3)`. Dark cells hold the values you passed in, pale ones the stretched copies (NumPy never
 # makes them in memory); the right panel is what your `+` returned.
 
-# %%
+# %% tags=["hide-input"]
 import os
 
 if __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING"):

@@ -364,7 +364,7 @@ except NotImplementedError:
 # at 0 (std 0.01), spread around 0 without reaching the tails (Xavier), or pushed into tanh's flat tails at ±1
 # (std 1).
 
-# %%
+# %% tags=["hide-input"]
 import os
 
 if __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING"):

@@ -510,7 +510,7 @@ if SHOW:
 # respond to different strokes. Training (milestone 02) reshapes them into detectors that help
 # tell digits apart.
 
-# %%
+# %% tags=["hide-input"]
 import os
 
 if __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING"):

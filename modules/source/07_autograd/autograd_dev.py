@@ -427,7 +427,7 @@ print("z =", z.item(), "| dz/dx =", x.grad.item(), "| dz/dy =", y.grad.item())
 # back during `backward()`, starting from `g = 1` at `z`: `x` is reached along two edges, and its
 # gradient is their sum, `3 + 1 = 4`.
 
-# %%
+# %% tags=["hide-input"]
 import os
 
 if __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING"):

@@ -118,7 +118,7 @@ assert np.allclose(v.data.data, [0.5, 2.5]) and v.data.data is values, "update i
 # direction (curvature 0.2) then sets the pace: even at `α = 0.45` a step removes only 9 % of `θ₁`
 # (`1 − 0.2·0.45 = 0.91`).
 
-# %%
+# %% tags=["hide-input"]
 import os
 
 if __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING"):
@@ -352,7 +352,7 @@ assert abs(p.data.data.item() - expected) < 1e-5
 # straight diagonal start — whatever the curvature; knowing nothing of curvature, it then
 # overshoots and circles in.
 
-# %%
+# %% tags=["hide-input"]
 import os
 
 if __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import shutil
 import socketserver
 import subprocess
@@ -166,6 +167,46 @@ def test_pictures_stay_out_of_grading(module):
             continue                                # a package function that plots when called
         assert GRADING_GUARD in cell.source or (guarded and "if SHOW:" in cell.source), \
             f"{module.slug}: a picture cell without the grading guard: {cell.source[:80]!r}"
+
+
+def _student_run(module):
+    """The student version of `module` (solutions stubbed, as nbgrader releases it), executed top
+    to bottom as a student runs it: outside grading, so picture cells draw (or say why not)."""
+    from nbclient import NotebookClient
+
+    nb = book.student_edition(read_source(module.source), book.nbgrader_config(ROOT))
+    nb.cells = [c for c in nb.cells if c.source != book.HIDDEN_TESTS_NOTE]
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(module.folder)}})
+    saved = os.environ.pop("TINYTORCH_GRADING", None)
+    try:
+        with client.setup_kernel(stderr=subprocess.DEVNULL):
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type == "code":
+                    client.execute_cell(cell, index)
+    finally:
+        if saved is not None:
+            os.environ["TINYTORCH_GRADING"] = saved
+    return nb
+
+
+@pytest.mark.parametrize("module", [m for m in all_modules(ROOT)
+                                    if GRADING_GUARD in m.source.read_text(encoding="utf-8")],
+                         ids=lambda m: m.slug)
+def test_picture_cells_in_the_student_notebook_say_what_to_finish(module):
+    """CONTRIBUTING.md item 8: with every TODO still open, only NotImplementedError may stop a
+    cell; a picture cell catches it and prints one line instead of a traceback."""
+    for cell in _student_run(module).cells:
+        if cell.cell_type != "code":
+            continue
+        errors = [o.ename for o in cell.outputs if o.output_type == "error"]
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            continue                                        # graded tests fail, and score 0
+        assert set(errors) <= {"NotImplementedError"}, f"{module.slug}: {errors} in {cell.source[:80]!r}"
+        if GRADING_GUARD in cell.source and "plt.show()" in cell.source:
+            printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            assert errors == [] and printed.strip(), f"{module.slug}: a picture cell said nothing"
+            assert len(printed.strip().splitlines()) == 1, printed
 
 
 # --------------------------------------------------------------------------- the site in a browser

@@ -382,9 +382,14 @@ def test_site_in_headless_chromium(site, server, browser):
     for module in shots:
         assert (ARTIFACTS / f"{module.slug}.png").stat().st_size > 10_000
 
-    # The other pages: the instructor guide, the quick start and the search page (with a query).
-    for name in ("quickstart.html", "instructor.html", "search.html?q=tensor"):
-        page, _ = _open(browser, server + name, requests)
+    # Every other page of the site (quick start, instructor guide, index, search with a query).
+    pages = sorted(p.relative_to(site.html_dir).as_posix() for p in site.html_dir.rglob("*.html")
+                   if p.parts[len(site.html_dir.parts)] not in ("_static", book.MATHJAX_DIR))
+    others = [name for name in pages if name not in ("index.html", "intro.html")
+              and not name.startswith("chapters/")]
+    assert {"quickstart.html", "instructor.html", "search.html"} <= set(others), others
+    for name in others:
+        page, _ = _open(browser, server + name + ("?q=tensor" if name == "search.html" else ""), requests)
         page.close()
 
     # No request left the machine: everything came from the local server (or inline data).

@@ -9,10 +9,13 @@ pages in book/ (introduction, quick start, instructor guide). The build:
 2. for the student edition, strips the executed notebook with nbgrader's own `ClearSolutions` and
    `ClearHiddenTests` preprocessors (configured from nbgrader_config.py), and drops the outputs of
    every cell whose source they changed: what remains visible is exactly the student notebook, and
-   an output is shown only under code the student sees;
+   an output is shown only under code the student sees; a note follows each cell whose hidden
+   tests were removed;
 3. writes `_config.yml` (title, copyright and footer from settings.ini; MathJax from the built
-   site) and `_toc.yml` into book/_build/<edition>/source, runs Jupyter Book (execution off), and
-   copies MathJax 3, from the `django-static-mathjax` package, into the site's `mathjax/` folder.
+   site; merged output streams; one search box; no thebe) and `_toc.yml` into
+   book/_build/<edition>/source with book/_static/ (the book's CSS: code wraps instead of being
+   cut off) and book/favicon.svg, runs Jupyter Book (execution off), and copies MathJax 3, from
+   the `django-static-mathjax` package, into the site's `mathjax/` folder.
 """
 from __future__ import annotations
 

@@ -9,10 +9,13 @@ pages in book/ (introduction, quick start, instructor guide). The build:
 2. for the student edition, strips the executed notebook with nbgrader's own `ClearSolutions` and
    `ClearHiddenTests` preprocessors (configured from nbgrader_config.py), and drops the outputs of
    every cell whose source they changed: what remains visible is exactly the student notebook, and
-   an output is shown only under code the student sees;
+   an output is shown only under code the student sees; a note follows each cell whose hidden
+   tests were removed;
 3. writes `_config.yml` (title, copyright and footer from settings.ini; MathJax from the built
-   site) and `_toc.yml` into book/_build/<edition>/source, runs Jupyter Book (execution off), and
-   copies MathJax 3, from the `django-static-mathjax` package, into the site's `mathjax/` folder.
+   site; merged output streams; one search box; no thebe) and `_toc.yml` into
+   book/_build/<edition>/source with book/_static/ (the book's CSS: code wraps instead of being
+   cut off) and book/favicon.svg, runs Jupyter Book (execution off), and copies MathJax 3, from
+   the `django-static-mathjax` package, into the site's `mathjax/` folder.
 """
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ EDITIONS = ("student", "instructor")
 STATIC_PAGES = ("intro", "quickstart", "instructor")   # book/<name>.md, in TOC order around the chapters
 MATHJAX_DIR = "mathjax"                                # in the built site; not _static/ (Sphinx owns that)
 DEFAULT_CELL_TIMEOUT = 120
+FAVICON = "favicon.svg"                                # book/favicon.svg, copied into each build
 
 
 class BookError(TitoError):
@@ -166,22 +170,36 @@ def nbgrader_config(root: Path):
     return PyFileConfigLoader(config_file.name, path=str(root)).load_config()
 
 
+HIDDEN_TESTS_NOTE = (":::{admonition} Hidden tests removed\n:class: tinytorch-hidden-tests\n"
+                     "When your notebook is graded, the cell above also runs tests that are not "
+                     "shown here. Run the cell in your notebook to see what its visible tests "
+                     "print.\n:::")
+
+
 def student_edition(executed: nbformat.NotebookNode, config) -> nbformat.NotebookNode:
     """Strip solutions and hidden tests with nbgrader's preprocessors; keep an output only where
-    the cell's source reached the student unchanged."""
+    the cell's source reached the student unchanged, and say where hidden tests were removed."""
     from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
     nb = copy.deepcopy(executed)
     before = [cell.source for cell in nb.cells]
     resources: dict = {}
     nb, resources = ClearSolutions(config=config).preprocess(nb, resources)
+    without_solutions = [cell.source for cell in nb.cells]
     nb, resources = ClearHiddenTests(config=config).preprocess(nb, resources)
     if len(nb.cells) != len(before):       # the preprocessors rewrite cells, they never drop them
         raise BookError("nbgrader's preprocessors changed the number of cells; cannot match outputs")
-    for cell, source in zip(nb.cells, before):
+    cells = []
+    for cell, source, middle in zip(nb.cells, before, without_solutions):
         if cell.cell_type == "code" and cell.source != source:
             cell.outputs = []
             cell.execution_count = None
+        cells.append(cell)
+        if cell.cell_type == "code" and cell.source != middle:     # ClearHiddenTests changed it
+            note = nbformat.v4.new_markdown_cell(HIDDEN_TESTS_NOTE)
+            note["id"] = f"{cell.get('id') or len(cells)}-hidden-tests"[:64]
+            cells.append(note)
+    nb.cells = cells
     return nb
 
 
@@ -252,12 +270,31 @@ def book_config(root: Path, edition: str) -> dict:
     sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
     sphinx_config["html_title"] = title
     sphinx_config["html_last_updated_fmt"] = None
+    # A page without an icon makes the browser ask for /favicon.ico: a 404 in every console.
+    sphinx_config["html_favicon"] = FAVICON
     theme = sphinx_config.setdefault("html_theme_options", {})
     theme["extra_footer"] = html_cfg["extra_footer"]
+    # One search box: the sidebar's. pydata-sphinx-theme >= 0.17 also puts one in a header bar
+    # that sphinx-book-theme no longer hides.
+    theme["navbar_persistent"] = []
+    # pydata-sphinx-theme reads the colour mode from the page context; unset, every page logs
+    # "Got invalid theme mode" to the console.
+    sphinx_config.setdefault("html_context", {})["default_mode"] = "auto"
+    # Jupyter Book's extensions without sphinx-thebe: thebe is off, yet the extension declared
+    # its script's CDN address twice on every page (a JavaScript error) and named a CDN.
+    sphinx_config["extensions"] = _extensions_without_thebe()
+    # Consecutive prints of a cell render as one output block.
+    sphinx_config["nb_merge_streams"] = True
     # MathJax 3 from the built site. Sphinx puts every local script under _static/; "../" lifts it
     # out to the site's own mathjax/ folder, where MathJax also finds its fonts and extensions.
     sphinx_config["mathjax_path"] = f"../{MATHJAX_DIR}/tex-mml-chtml.js"
     return config
+
+
+def _extensions_without_thebe() -> list[str]:
+    from jupyter_book.config import get_default_sphinx_config
+
+    return [name for name in get_default_sphinx_config()["extensions"] if name != "sphinx_thebe"]
 
 
 def book_toc(chapters: list[Chapter]) -> dict:
@@ -341,6 +378,8 @@ def build(root: Path | None = None, edition: str | None = None, jobs: int | None
     for extra in ("_static",):
         if (book_dir(root) / extra).is_dir():
             shutil.copytree(book_dir(root) / extra, source / extra)
+    if (book_dir(root) / FAVICON).is_file():
+        shutil.copy2(book_dir(root) / FAVICON, source / FAVICON)
     (source / "_config.yml").write_text(yaml.safe_dump(book_config(root, edition), sort_keys=False),
                                         encoding="utf-8")
     (source / "_toc.yml").write_text(yaml.safe_dump(book_toc(chapters), sort_keys=False), encoding="utf-8")

@@ -181,3 +181,13 @@ assert facts["memory_gb"] == round(total_memory_bytes() / 1024**3, 1)
 # ```
 #
 # Next, module 01 builds the data structure everything else rests on: the `Tensor`.
+
+# %% [markdown]
+# ## Exercises (not graded)
+#
+# 1. Call `system_info()` and compare `cpu_count` with what your operating system's task manager or
+#    `nproc` reports. Why might a notebook on a shared server see fewer cores than the machine has?
+# 2. Add a key `"numpy_version"` (from `numpy.__version__`) to a copy of `system_info()`. Which
+#    later module would a wrong NumPy version break first, and how would you find out?
+# 3. Open `tinytorch/core/setup.py` after `tito export 00`. Which lines of your notebook reached it,
+#    and which (tests, prose) stayed behind?

@@ -677,6 +677,48 @@ assert (Tensor([1, 2]) * Tensor([3.0, 4.0])).dtype == np.float32
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# ### See it: broadcasting, drawn from your `Tensor`
+#
+# `column + row` with shapes `(4, 1)` and `(3,)`. Lined up from the right, `(3,)` counts as
+# `(1, 3)`; each axis of length 1 is stretched to the other operand's length, so both become
+# `(4, 3)`. Dark cells hold the values you passed in, pale ones the stretched copies (NumPy never
+# makes them in memory); the right panel is what your `+` returned.
+
+# %% tags=["hide-input"]
+import os
+
+if __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING"):
+    try:
+        import matplotlib.pyplot as plt
+
+        column = Tensor([[0.0], [10.0], [20.0], [30.0]])
+        row = Tensor([1.0, 2.0, 3.0])
+        total = column + row
+        rows, cols = total.shape
+        panels = [("column  (4, 1)", np.broadcast_to(np.asarray(column), (rows, cols)), (slice(None), slice(0, 1))),
+                  ("row  (3,) → (1, 3)", np.broadcast_to(np.asarray(row), (rows, cols)), (slice(0, 1), slice(None))),
+                  (f"column + row  {total.shape}", np.asarray(total), (slice(None), slice(None)))]
+        fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
+        for ax, (title, values, given) in zip(axes, panels):
+            solid = np.zeros((rows, cols), dtype=bool)
+            solid[given] = True
+            for (i, j), value in np.ndenumerate(values):
+                ax.add_patch(plt.Rectangle((j, rows - 1 - i), 0.95, 0.95,
+                                           color="#3b6fb6" if solid[i, j] else "#c9d8ee"))
+                ax.text(j + 0.475, rows - 0.525 - i, f"{value:g}", ha="center", va="center",
+                        color="white" if solid[i, j] else "#3b6fb6", fontsize=12)
+            ax.set_xlim(-0.1, cols)
+            ax.set_ylim(-0.1, rows)
+            ax.set_aspect("equal")
+            ax.axis("off")
+            ax.set_title(title)
+        fig.text(0.355, 0.45, "+", fontsize=22, ha="center")
+        fig.text(0.655, 0.45, "=", fontsize=22, ha="center")
+        plt.show()
+    except NotImplementedError:
+        print("Finish Tensor's add (and __init__) above to see broadcasting drawn.")
+
+# %% [markdown]
 # ### Step 3 — matrix multiplication
 
 # %%
@@ -814,3 +856,13 @@ print(Tensor([1.0, 2.0]) + tagged, "|", np.exp(tagged))
 # ```
 #
 # Next, module 02 builds activation functions on top of it.
+
+# %% [markdown]
+# ## Exercises (not graded)
+#
+# 1. Predict the shape of `Tensor(np.ones((2, 1, 3))) + Tensor(np.ones((4, 1)))`, then check. Draw
+#    it the way the broadcasting picture above does: which axes are stretched?
+# 2. `Tensor([1, 2]) / 2` — what dtype does your Tensor give, and why is that the right choice for
+#    a deep-learning library (compare NumPy's integer arrays)?
+# 3. Write `t.mean(axis=0)` for a `(3, 4)` Tensor using only `sum`, `shape` and `/`, and check it
+#    against your `mean`.

@@ -369,3 +369,13 @@ if __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING"):
 # Because they only use operators and ufuncs on the Tensor they receive, module 07's `Variable`
 # flows through them and gets gradients for free. Next, module 03 builds the layer they sit
 # between: `Dense`.
+
+# %% [markdown]
+# ## Exercises (not graded)
+#
+# 1. Write `LeakyReLU(slope=0.01)`: `x` where `x > 0`, else `slope * x`, using only operators and
+#    `np.maximum`/`np.minimum` on `x` (the rule of this module), and plot it next to `ReLU`.
+# 2. Show numerically that `Softmax()(Tensor([[x, 0.0]]))[0, 0]` equals `Sigmoid()(Tensor(x))` for a
+#    few values of `x`, and explain the identity with one line of algebra.
+# 3. `Softmax` subtracts the row maximum first. Compute `np.exp(1000.0)` to see what goes wrong
+#    without it, then check that your `Softmax` handles `[[1000.0, 0.0]]`.

@@ -356,6 +356,50 @@ except NotImplementedError:
     print("Implement Dense above to run this experiment.")
 
 # %% [markdown]
+# ### See it: the weights, and the signal they let through
+#
+# Left: the weights of one of your `Dense(256, 256)` layers, against the normal curve with the
+# Xavier standard deviation `sqrt(2 / 512) ≈ 0.0625` — the histogram should follow it. Right: where the
+# values end up after the 10 tanh layers of the experiment above, for the three scales: piled up
+# at 0 (std 0.01), spread around 0 without reaching the tails (Xavier), or pushed into tanh's flat tails at ±1
+# (std 1).
+
+# %% tags=["hide-input"]
+import os
+
+if __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING"):
+    try:
+        import matplotlib.pyplot as plt
+
+        np.random.seed(0)
+        width, xavier = 256, np.sqrt(2.0 / 512)
+        weights = np.asarray(Dense(width, width).weights).ravel()
+        fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.4))
+        left.hist(weights, bins=80, density=True, color="#c9d8ee")
+        grid = np.linspace(weights.min(), weights.max(), 200)
+        left.plot(grid, np.exp(-grid ** 2 / (2 * xavier ** 2)) / (xavier * np.sqrt(2 * np.pi)),
+                  color="#3b6fb6", label=f"normal, std {xavier:.4f}")
+        left.set_title(f"Dense({width}, {width}).weights: std {weights.std():.4f}")
+        left.legend(fontsize=8)
+
+        rng = np.random.default_rng(0)
+        for name, std in [("std 0.01", 0.01), ("Xavier", xavier), ("std 1", 1.0)]:
+            x = Tensor(rng.normal(size=(128, width)).astype(np.float32))
+            for _ in range(10):
+                layer = Dense(width, width)
+                layer.weights = Tensor(np.asarray(layer.weights) * np.float32(std / xavier))
+                x = np.tanh(layer(x))
+            right.hist(np.asarray(x).ravel(), bins=80, range=(-1, 1), histtype="step", lw=1.5,
+                       density=True, label=name)
+        right.set_yscale("log")
+        right.set_title("values after 10 Dense + tanh layers")
+        right.legend(fontsize=8)
+        fig.tight_layout()
+        plt.show()
+    except NotImplementedError:
+        print("Finish Dense above to see its weights and the signal they let through.")
+
+# %% [markdown]
 # ## What you built
 #
 # - `matmul_naive(A, B)` — the loops behind `@`, with a shape check that names both shapes.
@@ -366,3 +410,13 @@ except NotImplementedError:
 #
 # `tito export 03` writes them to `tinytorch/core/layers.py`. Next, module 04 stacks layers and
 # activations into networks.
+
+# %% [markdown]
+# ## Exercises (not graded)
+#
+# 1. Count the multiplications `matmul_naive` does for `(N, K) @ (K, M)`. How many does a
+#    `Dense(784, 128)` layer do on a batch of 64?
+# 2. Add He initialisation (`std = sqrt(2 / input_size)`) as an option to a copy of `Dense` and run
+#    the scale experiment above with ReLU instead of tanh: which scale keeps the signal alive now?
+# 3. A `Dense` layer without a bias maps a zero input to zero. Why can't a network of such layers
+#    (and ReLUs) ever output anything but 0 for `x = 0`, and why does that matter?

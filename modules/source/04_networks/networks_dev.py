@@ -318,3 +318,14 @@ if __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING"):
 #
 # Everything so far only computes forward. Once module 07 gives parameters gradients, the same
 # `create_mlp` network trains without a change to this code.
+
+# %% [markdown]
+# ## Exercises (not graded)
+#
+# 1. Count the parameters of `create_mlp(64, [32, 16], 10)` by hand, then with
+#    `sum(p.size for p in net.parameters())`.
+# 2. Remove the hidden activation from the XOR network (a `Sequential` of two `Dense` layers with
+#    nothing between them) and show that it is one affine map: `x @ (W1 @ W2) + (b1 @ W2 + b2)`.
+#    Why can no weights make it solve XOR?
+# 3. Draw the decision boundary of `create_mlp(2, [3], 1)` for three random seeds. How many straight
+#    pieces can a boundary made of 3 ReLU units have?

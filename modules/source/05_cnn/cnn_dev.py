@@ -502,6 +502,46 @@ if SHOW:
     plt.show()
 
 # %% [markdown]
+# ### See it: the filters of a `MultiChannelConv2D`, and what they see
+#
+# A fresh `MultiChannelConv2D(1, 6, 3)`: top row, its six 3×3 filters (`weight[k, 0]`, red
+# positive, blue negative); bottom row, the six feature maps your `forward` computes from the first
+# digit of the data set (same colours) (bias 0, so each map is just that filter slid over the image). Random filters already
+# respond to different strokes. Training (milestone 02) reshapes them into detectors that help
+# tell digits apart.
+
+# %% tags=["hide-input"]
+import os
+
+if __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING"):
+    try:
+        import gzip
+        from importlib.resources import files
+
+        import matplotlib.pyplot as plt
+
+        with gzip.open(files("tinytorch").joinpath("data", "digits.csv.gz").open("rb")) as handle:
+            digit = np.loadtxt(handle, delimiter=",", max_rows=1)[:64].reshape(8, 8) / 16.0
+        np.random.seed(3)
+        conv = MultiChannelConv2D(1, 6, 3)
+        filters = np.asarray(conv.weight)[:, 0]
+        maps = np.asarray(conv(Tensor(digit.reshape(1, 1, 8, 8).astype(np.float32))))[0]
+        fig, axes = plt.subplots(2, 6, figsize=(10, 3.6))
+        for k in range(6):
+            limit = np.abs(filters[k]).max()
+            axes[0, k].imshow(filters[k], cmap="bwr", vmin=-limit, vmax=limit)
+            axes[0, k].set_title(f"filter {k}", fontsize=9)
+            limit = np.abs(maps[k]).max()
+            axes[1, k].imshow(maps[k], cmap="bwr", vmin=-limit, vmax=limit)
+            axes[1, k].set_title(f"map {k}  {maps[k].shape[0]}×{maps[k].shape[1]}", fontsize=9)
+        for ax in axes.flat:
+            ax.axis("off")
+        fig.tight_layout()
+        plt.show()
+    except NotImplementedError:
+        print("Finish MultiChannelConv2D (and conv2d_vectorized) above to see its filters at work.")
+
+# %% [markdown]
 # ## What you built
 #
 # - `conv2d_naive`: the definition, four loops.
@@ -516,3 +556,13 @@ if SHOW:
 # ```
 #
 # Next, module 06 feeds these layers real data: datasets, batches, and the handwritten digits.
+
+# %% [markdown]
+# ## Exercises (not graded)
+#
+# 1. Write the output shape of a valid convolution of an `(H, W)` image with a `(kH, kW)` kernel,
+#    and check it for a 28×28 image and a 5×5 kernel.
+# 2. Convolve a digit with the 3×3 averaging kernel (all entries `1/9`) using your `conv2d_naive`.
+#    What does it do to the image, and what would a larger averaging kernel do?
+# 3. Count the parameters of `MultiChannelConv2D(8, 16, 3)` and of a `Dense` layer mapping an
+#    8×8×8 input to a 6×6×16 output. What do the convolution's shared weights save?

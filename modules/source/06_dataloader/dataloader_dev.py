@@ -385,3 +385,13 @@ if SHOW:
 #
 # With layers (modules 03–05) and data (this module), what is missing is learning: module 07 adds
 # automatic differentiation.
+
+# %% [markdown]
+# ## Exercises (not graded)
+#
+# 1. With `batch_size=32`, how many batches does a `DataLoader` over the 1,438 training digits give, and how big
+#    is the last one? Add a `drop_last` option to a copy of `DataLoader` that skips a short last batch.
+# 2. Count each label in `DigitsDataset(train=True)` and `DigitsDataset(train=False)` with
+#    `np.bincount`. What would a random (not stratified) split risk on a small data set?
+# 3. Show that two `DataLoader`s with the same `seed` give the same batches, and explain why
+#    reproducible shuffling matters when you compare two models.

@@ -501,6 +501,76 @@ z = x * y + x
 z.backward()
 print("z =", z.item(), "| dz/dx =", x.grad.item(), "| dz/dy =", y.grad.item())
 
+# %% [markdown]
+# ### See it: the graph your `Variable` recorded
+#
+# The picture below is drawn from nothing but what your code stored: starting at `z`, it follows
+# `z.grad_fn.edges` — the `(input, rule)` pairs — down to the leaves. Black arrows are the forward
+# pass (each box shows the value computed there). Red labels are what each edge's `rule` passes
+# back during `backward()`, starting from `g = 1` at `z`: `x` is reached along two edges, and its
+# gradient is their sum, `3 + 1 = 4`.
+
+# %% tags=["hide-input"]
+import os
+
+if __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING"):
+    try:
+        import matplotlib.pyplot as plt
+
+        x, y = Variable(2.0), Variable(3.0)
+        z = x * y + x
+        z.backward()
+        names = {x: "x", y: "y", z: "z"}
+
+        # Every node reachable from z through grad_fn.edges, with its longest distance from z.
+        depth, pending = {z: 0}, [z]
+        while pending:
+            node = pending.pop()
+            for parent, _ in (node.grad_fn.edges if node.grad_fn is not None else []):
+                if depth.get(parent, -1) < depth[node] + 1:
+                    depth[parent] = depth[node] + 1
+                    pending.append(parent)
+        # The gradient arriving at each node, and what each edge's rule passes back.
+        arriving = {z: np.ones_like(np.asarray(z.data))}
+        passed = []
+        for node in sorted(depth, key=depth.get):
+            for parent, rule in (node.grad_fn.edges if node.grad_fn is not None else []):
+                g = np.asarray(rule(arriving[node]))
+                passed.append((parent, node, float(g)))
+                arriving[parent] = arriving.get(parent, 0) + g
+
+        deepest = max(depth.values())
+        columns = {}
+        for node in sorted(depth, key=lambda n: names.get(n, "~")):
+            columns.setdefault(depth[node], []).append(node)
+        where = {node: (deepest - d, -1.2 * (i - (len(nodes) - 1) / 2))
+                 for d, nodes in columns.items() for i, node in enumerate(nodes)}
+
+        fig, ax = plt.subplots(figsize=(8, 3.4))
+        for parent, child, g in passed:
+            (x0, y0), (x1, y1) = where[parent], where[child]
+            bend = -0.3 if x1 - x0 > 1 else 0.0      # an edge that skips a column arcs over it
+            ax.annotate("", xy=(x1 - 0.2, y1), xytext=(x0 + 0.2, y0),
+                        arrowprops=dict(arrowstyle="->", lw=1.3, connectionstyle=f"arc3,rad={bend}"))
+            lx, ly = (x0 + x1) / 2, (y0 + y1) / 2 + 0.15
+            if bend:
+                lx, ly = lx - bend * (y1 - y0) / 2, ly + abs(bend) * (x1 - x0) / 2
+            ax.text(lx, ly, f"← {g:g}", color="crimson", ha="center", fontsize=11)
+        for node, (px, py) in where.items():
+            op = node.grad_fn.name if node.grad_fn is not None else "leaf"
+            label = f"{names.get(node, '')} {op}\nvalue {node.item():g}"
+            if node.grad is not None:
+                label += f"\ngrad {node.grad.item():g}"
+            ax.text(px, py, label, ha="center", va="center", fontsize=10,
+                    bbox=dict(boxstyle="round", fc="#fff3d6" if node.grad_fn is None else "#dceaff"))
+        ax.set_xlim(-0.5, deepest + 0.5)
+        ax.set_ylim(-1.3, 1.6)
+        ax.axis("off")
+        ax.set_title("z = x * y + x: forward (black) and the gradients passed back (red)")
+        plt.show()
+    except NotImplementedError:
+        print("Finish Variable, multiply and backward above to see the graph of z = x * y + x.")
+
 # %% nbgrader={"grade": true, "grade_id": "test-basic-ops-backward", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 x, y = Variable(2.0), Variable(3.0)
 z = x * y + x
@@ -944,3 +1014,14 @@ print("✅ a network from module 04 computes gradients for all", len(params), "p
 # ```
 #
 # Next, module 08 uses these gradients to *improve* the parameters: the optimizers.
+
+# %% [markdown]
+# ## Exercises (not graded)
+#
+# 1. Draw, by hand, the graph of `w = (x + y) * (x - y)` at `x = 3, y = 1`, write the gradient on
+#    every edge as in the picture above, and check `dw/dx = 2x`, `dw/dy = -2y` with your `Variable`.
+# 2. Call `backward()` twice on the same graph without `zero_grad()`. What happens to `x.grad`, and
+#    why is accumulating (rather than overwriting) the right default?
+# 3. Write the backward rule of a new operation, `abs`, as a function of `Variable`s (use `x > 0`
+#    for the sign), and check it against central finite differences away from 0. What should the
+#    gradient be at exactly 0?

@@ -109,6 +109,49 @@ assert np.allclose(v.data.data, [0.5, 2.5]) and v.data.data is values, "update i
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# ### See it: what the learning rate does
+#
+# Your `gradient_descent_step` on the bowl `L(θ) = ½(0.2·θ₁² + 4·θ₂²)`, from `θ = (-4.5, 1.5)`,
+# for four learning rates. Along `θ₂` the bowl curves with strength 4, so each step multiplies
+# `θ₂` by `1 − 4α`: below `α = 0.25` it creeps in, up to `0.5` it overshoots and swings back, and
+# past `2 / 4 = 0.5` every swing is bigger than the last — the loss explodes. The flat `θ₁`
+# direction (curvature 0.2) then sets the pace: even at `α = 0.45` a step removes only 9 % of `θ₁`
+# (`1 − 0.2·0.45 = 0.91`).
+
+# %% tags=["hide-input"]
+import os
+
+if __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING"):
+    try:
+        import matplotlib.pyplot as plt
+
+        curvature = Tensor(np.array([0.2, 4.0]))
+
+        def bowl(theta):
+            """½ Σ curvature·θ², built from Variable operations so backward() can differentiate it."""
+            return (theta * theta * curvature).sum() * 0.5
+
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        for rate in (0.05, 0.2, 0.45, 0.52):
+            theta = Variable(np.array([-4.5, 1.5]))
+            losses = []
+            for _ in range(40):
+                loss = bowl(theta)
+                losses.append(loss.item())
+                theta.zero_grad()
+                loss.backward()
+                gradient_descent_step(theta, rate)
+            ax.semilogy(losses, label=f"α = {rate}")
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss (log scale)")
+        ax.set_title("gradient descent on the bowl, four learning rates")
+        ax.legend()
+        fig.tight_layout()
+        plt.show()
+    except NotImplementedError:
+        print("Finish gradient_descent_step (and module 07's Variable) to see the learning-rate sweep.")
+
+# %% [markdown]
 # ## Step 2 — SGD with momentum
 #
 # Plain gradient descent zig-zags across narrow valleys. **Momentum** keeps a running velocity
@@ -299,6 +342,53 @@ assert abs(p.data.data.item() - expected) < 1e-5
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# ### See it: SGD, momentum and Adam on the same bowl
+#
+# The bowl of the learning-rate picture, as contour lines, and 60 steps of your three optimizers
+# from the same start. Plain `SGD` (α = 0.1) moves quickly along the steep `θ₂` axis and crawls
+# along the flat `θ₁` axis. With `momentum=0.8` the velocity builds up along `θ₁` — it reaches
+# the minimum long before plain SGD, swinging past it on the way. `Adam` (α = 0.3) divides each gradient
+# element by its own running size, so at first it moves about `α` along both axes at once — the
+# straight diagonal start — whatever the curvature; knowing nothing of curvature, it then
+# overshoots and circles in.
+
+# %% tags=["hide-input"]
+import os
+
+if __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING"):
+    try:
+        import matplotlib.pyplot as plt
+
+        curvature = Tensor(np.array([0.2, 4.0]))
+        runs = {"SGD α=0.1": lambda p: SGD(p, learning_rate=0.1),
+                "SGD α=0.1, momentum 0.8": lambda p: SGD(p, learning_rate=0.1, momentum=0.8),
+                "Adam α=0.3": lambda p: Adam(p, learning_rate=0.3)}
+        fig, ax = plt.subplots(figsize=(8, 4))
+        g1, g2 = np.meshgrid(np.linspace(-5, 2, 200), np.linspace(-2, 2, 200))
+        ax.contour(g1, g2, 0.5 * (0.2 * g1 ** 2 + 4 * g2 ** 2), levels=12, colors="lightgrey")
+        for name, make in runs.items():
+            theta = Variable(np.array([-4.5, 1.5]))
+            optimizer = make([theta])
+            path = [np.asarray(theta.data).copy()]
+            for _ in range(60):
+                loss = (theta * theta * curvature).sum() * 0.5
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                path.append(np.asarray(theta.data).copy())
+            path = np.array(path)
+            ax.plot(path[:, 0], path[:, 1], ".-", ms=3, label=f"{name}: loss {loss.item():.2g}")
+        ax.plot([0], [0], "k*", ms=10)
+        ax.set_xlabel("θ₁ (flat direction)")
+        ax.set_ylabel("θ₂ (steep direction)")
+        ax.set_title("60 steps from (-4.5, 1.5); the minimum is the star")
+        ax.legend(loc="lower right", fontsize=8)
+        fig.tight_layout()
+        plt.show()
+    except NotImplementedError:
+        print("Finish SGD and Adam above to see their paths on the bowl.")
+
+# %% [markdown]
 # ## Step 4 — Learning-rate schedules: `StepLR`
 #
 # Large steps early, small steps late: `StepLR(optimizer, step_size, gamma)` multiplies the
@@ -448,3 +538,13 @@ print("✅ XOR learned; final loss", round(loss.item(), 4))
 # ```
 #
 # Next, module 09 wraps the loop above into a `Trainer` with real losses and metrics.
+
+# %% [markdown]
+# ## Exercises (not graded)
+#
+# 1. On the bowl above, find the largest learning rate for plain SGD at which the loss still falls,
+#    first by reasoning (curvature 4 along `θ₂`), then by experiment.
+# 2. Set the curvatures to `(4, 4)`, a round bowl. Does momentum still help? Does Adam still take
+#    its diagonal path? Explain what changed.
+# 3. Train the XOR network of Step 6 with `SGD(momentum=0.9)` instead of `Adam`, and find a
+#    learning rate at which it learns all four points in 300 steps.

@@ -704,3 +704,14 @@ if SHOW:
 # tito milestone run 01    # an MLP reads handwritten digits (≥ 95 % on unseen digits)
 # tito milestone run 02    # a small CNN does better (≥ 97 %)
 # ```
+
+# %% [markdown]
+# ## Exercises (not graded)
+#
+# 1. Train the digits MLP with `learning_rate` 10× larger and 10× smaller than in Step 7 and plot
+#    `history["train_loss"]` for all three: which symptoms of the learning-rate picture in module 08
+#    do you recognise?
+# 2. Pass a `StepLR` scheduler to the `Trainer` of Step 7 and compare `history["lr"]` with the
+#    learning curves.
+# 3. Use `save_parameters` / `load_parameters` to keep the model with the best `val_accuracy`
+#    across epochs, and check that reloading it gives the same accuracy.

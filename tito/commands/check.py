@@ -9,7 +9,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from tito.core import registry
-from tito.core.console import console
+from tito.core.console import console, on_terminal
 from tito.core.options import AllOpt, ModulesArg
 from tito.core.settings import load_settings
 
@@ -30,7 +30,7 @@ def check(
     workers = jobs if jobs > 0 else load_settings().effective_jobs
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with Progress(*columns, console=console, transient=True, disable=not on_terminal()) as progress:
         task = progress.add_task("checking modules", total=len(chosen))
 
         # Processes, not threads: nbgrader's converters change the working directory of the

@@ -87,3 +87,22 @@ def _ensure_package(folder: Path, package_root: Path) -> None:
             init.write_text("", encoding="utf-8")
         if parent == package_root:
             break
+
+
+def stale_modules(modules: list[Module]) -> list[tuple[Module, Path, Path]]:
+    """(module, source, package file) for each module whose source was saved after its package
+    file and no longer exports to it. The modification time is only the quick filter; what
+    counts is the content, so a touched but unchanged source is not reported."""
+    stale = []
+    for module in modules:
+        target = module.package_file()
+        if target is None or not target.is_file() or not module.source.is_file():
+            continue
+        if module.source.stat().st_mtime <= target.stat().st_mtime:
+            continue
+        try:
+            if render(module).text != target.read_text(encoding="utf-8"):
+                stale.append((module, module.source, target))
+        except SourceError:
+            stale.append((module, module.source, target))   # a broken source is newer than its package too
+    return stale

@@ -296,15 +296,50 @@ def release(course: Course, modules: list[Module], destination: Path, force: boo
 
 # ---- tito test in a workspace -------------------------------------------------------------------
 @dataclass
+class Failure:
+    """One test cell that did not pass: how nbgrader saw it, the cell's first line, and the
+    complete error (every line of the assertion message, not only the last)."""
+    kind: str                  # "failed", "changed", "type changed"
+    cell: str                  # grade_id, or the first line of the cell
+    error: str = ""            # e.g. "AssertionError: expected shape (2, 3), got (3, 2)"
+    unfinished: str | None = None   # an earlier module whose stub raised (see tito.core.stubs)
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.cell}" + (f"\n{self.error}" if self.error else "")
+
+
+@dataclass
 class Validation:
     module: Module
     passed: bool
-    failures: list[str]
+    failures: list[Failure]
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def _error_of(cell) -> str:
+    """The exception a cell's outputs end with, as `Name: message` (all of its lines)."""
+    for output in reversed(cell.get("outputs", [])):
+        if output.get("output_type") == "error":
+            value = ANSI.sub("", output.get("evalue", "")).rstrip()
+            return f"{output.get('ename')}: {value}" if value else str(output.get("ename"))
+    return ""
 
 
 def validate(module: Module, timeout: int = 60) -> Validation:
     """`nbgrader validate` on the student's notebook, with the workspace's own package first."""
     from nbgrader.validator import Validator
+
+    from tito.core.stubs import unfinished_module
+
+    class KeepingValidator(Validator):
+        """nbgrader's Validator, keeping the executed notebook so each failure's whole error can be read."""
+        executed = None
+
+        def _preprocess(self, nb):
+            self.executed = super()._preprocess(nb)
+            return self.executed
 
     root = module.root
     notebook = module.folder / module.notebook_name
@@ -312,21 +347,34 @@ def validate(module: Module, timeout: int = 60) -> Validation:
         raise TitoError(f"{notebook} not found: this module has not been released to this workspace")
     course = Course(root=root, directory=Path(tempfile.gettempdir()), cell_timeout=timeout)
     config = course.config()
+    # The kernel's own log (e.g. "running over TCP without encryption") is not the student's business.
+    config.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
     saved = {key: os.environ.get(key) for key in ("PYTHONPATH", "TINYTORCH_GRADING")}
     os.environ["PYTHONPATH"] = os.pathsep.join([str(root)] + ([saved["PYTHONPATH"]] if saved["PYTHONPATH"] else []))
     os.environ["TINYTORCH_GRADING"] = "1"     # slow demos stay off, as when graded
+    validator = KeepingValidator(config=config)
     try:
-        results = _quiet(Validator(config=config).validate, str(notebook))
+        results = _quiet(validator.validate, str(notebook))
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+    executed = {}
+    for cell in (validator.executed.cells if validator.executed is not None else []):
+        executed.setdefault(cell.get("source", "").strip(), cell)
     failures = []
     for kind in ("type_changed", "changed", "failed"):
         for item in results.get(kind, []):
-            first = item.get("source", "").splitlines()[0][:60] if item.get("source") else ""
-            detail = re.sub(r"\x1b\[[0-9;]*m", "", item.get("raw_error") or "").strip().splitlines()
-            failures.append(f"{kind.replace('_', ' ')}: {first}" + (f" — {detail[-1][:160]}" if detail else ""))
+            source = item.get("source", "")
+            cell = executed.get(source, {})
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") if cell else None
+            first = source.strip().splitlines()[0][:70] if source.strip() else "(empty cell)"
+            error = _error_of(cell) if cell else ""
+            if not error:   # no exception: nbgrader's own words (partial credit, stderr output, …)
+                error = ANSI.sub("", item.get("raw_error") or "").strip()
+            unfinished = unfinished_module(error)
+            failures.append(Failure(kind.replace("_", " "), f"{grade_id} ({first})" if grade_id else first,
+                                    error, unfinished if unfinished != module.slug else None))
     return Validation(module, not failures, failures)

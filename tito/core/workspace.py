@@ -30,7 +30,7 @@ from tito.core import exporter
 from tito.core.course import Course, _quiet, generate
 from tito.core.notebook import MARKERS, read_source
 from tito.core.registry import Module, all_modules
-from tito.core.settings import TitoError
+from tito.core.settings import TitoError, in_workspace
 
 MIN_SECRET = 12          # shorter lines (`return out`, `else:`) are too common to prove a leak
 MIN_NAMES = 3            # nor do lines with fewer names/numbers/strings (`except ValueError:`)
@@ -44,9 +44,7 @@ def _specific(text: str) -> bool:
 
 
 def is_workspace(root: Path) -> bool:
-    parser = configparser.ConfigParser(inline_comment_prefixes=("#", ";"))
-    parser.read(Path(root) / "settings.ini")
-    return parser.getboolean("workspace", "student", fallback=False)
+    return in_workspace(root)
 
 
 # ---- the leak check ---------------------------------------------------------------------------

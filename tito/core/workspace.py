@@ -7,6 +7,7 @@ A workspace is a folder a student installs with `pip install -e DIR`:
     DIR/README.md                                 the three commands a student needs
     DIR/modules/source/NN_name/name_dev.ipynb     the student notebooks (solutions stubbed, no hidden tests)
     DIR/tito/                                     the tito CLI
+    DIR/milestones/NN_name/train.py               the milestones, run on the student's package
     DIR/tinytorch/                                exported from those notebooks: stubs raise NotImplementedError
 
 There are no `_dev.py` sources, so the registry takes each module's source to be the student's
@@ -181,6 +182,10 @@ tito test 01        # run the notebook's tests (nbgrader validate) against your 
 In JupyterLab, nbgrader's Validate button gives the same verdict as `tito test`. Later modules
 import your own earlier work (`from tinytorch.core.tensor import Tensor`), so export each module
 before moving on.
+
+When a test fails because an earlier function is still a stub, the error names it and the module
+to finish first. Once modules 00–09 pass, `tito milestone list` and `tito milestone run 01` train
+networks on your own package. `tito doctor` checks that everything is installed.
 """
 
 
@@ -243,6 +248,10 @@ def release(course: Course, modules: list[Module], destination: Path, force: boo
 
         shutil.copytree(Path(tito.__file__).resolve().parent, staging / "tito",
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
+        # The milestones train networks on the student's own package (`tito milestone run 01`).
+        if (root / "milestones").is_dir():
+            shutil.copytree(root / "milestones", staging / "milestones",
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
         # The package's hand-written parts (data files, support code) travel as they are; the
         # files `tito export` generates come from the student notebooks instead.
         generated = {m.package_file().relative_to(root / "tinytorch")
@@ -275,8 +284,9 @@ def release(course: Course, modules: list[Module], destination: Path, force: boo
             more = f"\n  … and {len(leaks) - 20} more" if len(leaks) > 20 else ""
             raise TitoError(f"release stopped: solution or hidden-test lines would reach the student "
                             f"workspace (nothing was written):\n{shown}{more}")
-        # Move into place: tito is replaced whole, a student's existing notebooks stay.
+        # Move into place: tito and the milestones are replaced whole, a student's existing notebooks stay.
         shutil.rmtree(destination / "tito", ignore_errors=True)
+        shutil.rmtree(destination / "milestones", ignore_errors=True)
         for path in sorted(staging.rglob("*")):
             if path.is_dir():
                 continue

@@ -75,6 +75,8 @@ def export(modules: list[Module]) -> list[ExportResult]:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(result.text)
             os.replace(tmp, result.target)
+        else:   # current as of now: `stale_modules` needn't re-render a source saved before this export
+            os.utime(result.target)
     return results
 
 

@@ -3,7 +3,7 @@
 Everything comes from settings.ini (`[course] id`, `[hub] ...`, read by tito.core.hub.hub_settings)
 and from what `tito hub up` was given on its command line (TITO_HUB_* variables): the public port
 and address; the hub's own API is on PORT+1 and the proxy's API on PORT+2, all on 127.0.0.1, and
-the user servers take ports PORT+10 … PORT+99.
+the user servers take ports PORT+10 … PORT+9+max_servers (`[hub] max_servers`).
 
 - PAMAuthenticator: the accounts' Unix passwords (set by `tito hub up` from the roster); only
   the roster's students and `[hub] instructors` may log in; instructors are JupyterHub admins.
@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(os.environ.get("TITO_HUB_ROOT") or Path(__file__).resolve().parents[1])
 sys.path.insert(0, str(ROOT))
-from tito.core.hub import HUB_PORT_OFFSET, PROXY_API_OFFSET, USER_PORTS, hub_settings, proxy_command  # noqa: E402
+from tito.core.hub import HUB_PORT_OFFSET, PROXY_API_OFFSET, USER_PORT_OFFSET, hub_settings, proxy_command  # noqa: E402
 
 hub = hub_settings(ROOT)
 port = int(os.environ.get("TITO_HUB_PORT", "8000"))
@@ -60,12 +60,13 @@ c.PAMAuthenticator.open_sessions = False   # no systemd login sessions in a cont
 c.PAMAuthenticator.check_account = True
 
 # tito's own service token: `tito hub status` and `tito hub down` read the users and servers.
-c.JupyterHub.services = [{"name": "tito", "api_token": hub.api_token_file.read_text().strip()}]
-c.JupyterHub.load_roles = [{
-    "name": "tito",
-    "scopes": ["list:users", "read:users", "admin:servers", "admin:server_state"],
-    "services": ["tito"],
-}]
+if hub.api_token_file.is_file():     # written by `tito hub up`
+    c.JupyterHub.services = [{"name": "tito", "api_token": hub.api_token_file.read_text().strip()}]
+    c.JupyterHub.load_roles = [{
+        "name": "tito",
+        "scopes": ["list:users", "read:users", "admin:servers", "admin:server_state"],
+        "services": ["tito"],
+    }]
 
 # ---- each user's server ------------------------------------------------------------------------
 c.JupyterHub.spawner_class = "localprocess"
@@ -74,22 +75,39 @@ c.Spawner.http_timeout = 90
 c.Spawner.start_timeout = 120
 
 
-def _free_user_port() -> int:
-    for candidate in range(port + USER_PORTS[0], port + USER_PORTS[1] + 1):
+user_ports = range(port + USER_PORT_OFFSET, port + USER_PORT_OFFSET + hub.max_servers)
+c.JupyterHub.active_server_limit = hub.max_servers      # one port each
+_assigned: dict[str, int] = {}                          # user -> port, while their server runs
+
+
+def _free_user_port(user: str) -> int:
+    """A port of the user range that no other server holds (nor is about to: two servers starting
+    at once must not both find the same port free)."""
+    taken = set(_assigned.values())
+    for candidate in user_ports:
+        if candidate in taken:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             try:
                 sock.bind(("127.0.0.1", candidate))
-                return candidate
             except OSError:
                 continue
-    raise RuntimeError(f"no free port for a user server in {port + USER_PORTS[0]}-{port + USER_PORTS[1]}")
+        _assigned[user] = candidate
+        return candidate
+    raise RuntimeError(f"no free port for a user server in {user_ports.start}-{user_ports.stop - 1}")
 
 
 def pre_spawn(spawner):
     """Instructors get the course repository and the formgrader, students their workspace."""
     role = "instructor" if spawner.user.name in hub.instructors else "student"
     spawner.cmd = [str(hub.start_script(role))]
-    spawner.port = _free_user_port()
+    _assigned.pop(spawner.user.name, None)
+    spawner.port = _free_user_port(spawner.user.name)
 
 
+def post_stop(spawner):
+    _assigned.pop(spawner.user.name, None)
+
+
+c.Spawner.post_stop_hook = post_stop
 c.Spawner.pre_spawn_hook = pre_spawn

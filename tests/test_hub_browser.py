@@ -44,10 +44,12 @@ TEACHER, ADA, GRACE = f"tthteach{SUFFIX}", f"tthada{SUFFIX}", f"tthgrace{SUFFIX}
 
 
 def tito(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    start = time.monotonic()
     env = {k: v for k, v in os.environ.items() if k not in ("TINYTORCH_ROOT", "PYTHONPATH")}
     env.update(COLUMNS="200", NO_COLOR="1", TERM="dumb", PYTHONPATH=str(cwd))
     result = subprocess.run([sys.executable, "-m", "tito", *args], cwd=cwd, env=env,
                             capture_output=True, text=True, timeout=300)
+    print(f"{time.monotonic() - T0:6.1f} s  tito {' '.join(args[:2])} ({time.monotonic() - start:.1f} s)")
     if check:
         assert result.returncode == 0, f"tito {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
     return result
@@ -78,7 +80,7 @@ def make_course(base: Path, shared: Path) -> Path:
 
 
 def hub_processes(users: list[str]) -> list[str]:
-    out = subprocess.run(["ps", "-eo", "pid,user:32,args"], capture_output=True, text=True).stdout
+    out = subprocess.run(["ps", "-wweo", "pid,user:32,args"], capture_output=True, text=True).stdout
     return [line for line in out.splitlines()[1:]
             if any(line.split(None, 2)[1] == u for u in users) or "jupyterhub_config.py" in line
             or "configurable-http-proxy" in line and f"{PORT + 2}" in line]
@@ -151,10 +153,13 @@ def log_in(browser, hub: dict, user: str):
     page.goto(f"{hub['url']}/hub/login")
     page.fill("#username_input", user)
     page.fill("#password_input", hub["passwords"][user])
-    page.click("#login_submit")
+    page.click("#login_submit")        # the hub starts the server; wait_lab waits for it
+    return page
+
+
+def wait_lab(page, user: str) -> None:
     page.wait_for_url(re.compile(rf"/user/{user}/lab"), timeout=TIMEOUT_MS * 2)
     page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first.wait_for(timeout=TIMEOUT_MS * 2)
-    return page
 
 
 def assignments(page) -> None:
@@ -216,8 +221,10 @@ def test_classroom_cycle(classroom, browser):
     tito("nbgrader", "release", MODULE, "--exchange", cwd=repo)
 
     ada = log_in(browser, classroom, ADA)
-    grace = log_in(browser, classroom, GRACE)
+    grace = log_in(browser, classroom, GRACE)      # both servers start at once
     try:
+        wait_lab(ada, ADA)
+        wait_lab(grace, GRACE)
         fetch_module(ada, "ada")
         fetch_module(grace, "grace")
         path = f"contents/modules/source/{MODULE}/{NOTEBOOK}"
@@ -254,10 +261,9 @@ def test_classroom_cycle(classroom, browser):
         assert grace_score == (0, ada_score[1]), grace_score
 
         # Each server runs as its own student; Grace can't read Ada's work nor the gradebook.
-        servers = [line.split(None, 1)[0] for line in subprocess.run(
-            ["ps", "-eo", "user:32,args"], capture_output=True, text=True).stdout.splitlines()
-            if "jupyterhub-singleuser" in line and "start-" not in line]
-        assert ADA in servers and GRACE in servers and "root" not in servers, servers
+        ps = subprocess.run(["ps", "-wweo", "user:32,args"], capture_output=True, text=True).stdout.splitlines()
+        servers = [line.split(None, 1)[0] for line in ps if "jupyterhub-singleuser" in line]
+        assert sorted(servers) == sorted([ADA, GRACE]), [line for line in ps if "singleuser" in line or "start-" in line]
         peek = as_user(GRACE, f"ls /home/{ADA}/tinytorch", shared)
         assert peek.returncode != 0 and "Permission denied" in peek.stderr, peek
         gradebook = repo / "course" / "gradebook.db"

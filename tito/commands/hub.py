@@ -19,7 +19,7 @@ def _hub():
 
 
 @app.command()
-def up(port: int = typer.Option(8000, "--port", "-p", help="Public port (the hub also uses PORT+1, PORT+2 and PORT+10…PORT+99)."),
+def up(port: int = typer.Option(8000, "--port", "-p", help="Public port (the hub also uses PORT+1, PORT+2 and, for user servers, PORT+10 upwards)."),
        ip: str = typer.Option("127.0.0.1", "--ip", help="Address to listen on (0.0.0.0 for a real deployment, behind HTTPS)."),
        roster: Optional[Path] = typer.Option(None, "--roster", help="CSV with student_id,first_name,last_name,email[,password]: "
                                              "accounts, logins and gradebook names.")) -> None:

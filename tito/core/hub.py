@@ -44,7 +44,7 @@ ROSTER_COLUMNS = ("student_id", "first_name", "last_name", "email")
 # What useradd accepts on Debian (NAME_REGEX) and nbgrader's exchange can carry (no '+', no '*').
 UNIX_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 HUB_PORT_OFFSET, PROXY_API_OFFSET = 1, 2          # the hub's internal ports: PORT+1, PORT+2
-USER_PORTS = (10, 99)                             # single-user servers: PORT+10 … PORT+99
+USER_PORT_OFFSET = 10                            # single-user servers: PORT+10 … PORT+9+max_servers
 CONFIG_FILE = Path("deploy") / "jupyterhub_config.py"
 
 
@@ -58,6 +58,7 @@ class HubSettings:
     shared_dir: Path
     python: Path
     state_dir: Path
+    max_servers: int = 90
 
     @property
     def exchange(self) -> Path:
@@ -96,6 +97,12 @@ def hub_settings(root: Path | None = None) -> HubSettings:
         if not UNIX_NAME.match(name):
             raise TitoError(f"settings.ini: [hub] instructors: {name!r} is not a usable account name "
                             "(lower-case letters, digits, _ and -, at most 32)")
+    try:
+        max_servers = int(get("max_servers", "90"))
+    except ValueError:
+        raise TitoError(f"settings.ini: [hub] max_servers must be a whole number, got {get('max_servers', '')!r}")
+    if max_servers < 1:
+        raise TitoError("settings.ini: [hub] max_servers must be at least 1")
     return HubSettings(
         root=root,
         course_id=parser.get("course", "id", fallback="tinytorch"),
@@ -104,6 +111,7 @@ def hub_settings(root: Path | None = None) -> HubSettings:
         shared_dir=Path(get("shared_dir", "/srv/tinytorch-hub")),
         python=Path(get("python", "/opt/tinytorch-hub/venv/bin/python")),
         state_dir=(root / get("state_dir", ".hub")).resolve(),
+        max_servers=max_servers,
     )
 
 
@@ -398,8 +406,9 @@ def up(hub: HubSettings, port: int = 8000, ip: str = "127.0.0.1", roster: Path |
     """Prepare accounts, gradebook and shared folder, then start JupyterHub in the background."""
     if read_running(hub):
         raise TitoError(f"The hub is already running ({read_running(hub).url}): `tito hub down` first")
-    if not 1024 <= port <= 65535 - USER_PORTS[1]:
-        raise TitoError(f"--port {port}: choose a port from 1024 to {65535 - USER_PORTS[1]}")
+    top = 65535 - USER_PORT_OFFSET - hub.max_servers + 1
+    if not 1024 <= port <= top:
+        raise TitoError(f"--port {port}: choose a port from 1024 to {top}")
     for needed in (port, port + HUB_PORT_OFFSET, port + PROXY_API_OFFSET):
         if port_in_use(ip, needed) or (ip != "127.0.0.1" and port_in_use("127.0.0.1", needed)):
             raise TitoError(f"port {needed} on {ip} is in use (the hub needs {port}, {port + 1} and "

@@ -32,13 +32,15 @@ def up(port: int = typer.Option(8000, "--port", "-p", help="Public port (the hub
 
     hub = _hub()
     with console.status("starting JupyterHub…"):
-        running, students, passwords = core.up(hub, port=port, ip=ip, roster=roster)
+        running, students, passwords, warnings = core.up(hub, port=port, ip=ip, roster=roster)
     console.print(f"[green]✓[/] JupyterHub is running: {running.url}/  (log: {running.log})", soft_wrap=True)
     console.print(f"  instructors: {', '.join(hub.instructors)}; {len(students)} student(s) from the roster; "
                   f"exchange {hub.exchange}", soft_wrap=True)
     if passwords:
         console.print(f"  {len(passwords)} password(s) set; they are in {hub.state_dir / 'passwords.csv'} (root only)",
                       soft_wrap=True)
+    for warning in warnings:
+        console.print(f"[yellow]![/] {warning}", soft_wrap=True)
     console.print("  Release a module to the students: tito nbgrader release 01 --exchange.  Stop: tito hub down")
 
 

@@ -344,6 +344,19 @@ def prepare_shared(hub: HubSettings) -> None:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
 
 
+def instructor_warnings(hub: HubSettings) -> list[str]:
+    """An instructor's server opens the course repository as that instructor: say when it can't."""
+    import pwd
+
+    owner = os.stat(hub.root).st_uid
+    out = []
+    for name in hub.instructors:
+        if pwd.getpwnam(name).pw_uid != owner:
+            out.append(f"{name}'s JupyterLab (the formgrader) opens {hub.root}, which belongs to "
+                       f"{pwd.getpwuid(owner).pw_name}: give it to the instructor (chown -R {name} {hub.root})")
+    return out
+
+
 # ---- the hub process --------------------------------------------------------------------------
 def port_in_use(ip: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -402,7 +415,7 @@ def _alive(pid: int) -> bool:
 
 
 def up(hub: HubSettings, port: int = 8000, ip: str = "127.0.0.1", roster: Path | None = None,
-       timeout: float = 90.0) -> tuple[Running, list[Student], list[tuple[str, str]]]:
+       timeout: float = 90.0) -> tuple[Running, list[Student], list[tuple[str, str]], list[str]]:
     """Prepare accounts, gradebook and shared folder, then start JupyterHub in the background."""
     if read_running(hub):
         raise TitoError(f"The hub is already running ({read_running(hub).url}): `tito hub down` first")
@@ -430,6 +443,7 @@ def up(hub: HubSettings, port: int = 8000, ip: str = "127.0.0.1", roster: Path |
     hub.course_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(hub.course_dir, 0o700)         # the gradebook and submissions: the instructor's alone
     prepare_shared(hub)
+    warnings = instructor_warnings(hub)
     if not hub.api_token_file.is_file():
         fd = os.open(hub.api_token_file, os.O_WRONLY | os.O_CREAT, 0o600)
         with os.fdopen(fd, "w") as handle:
@@ -450,7 +464,7 @@ def up(hub: HubSettings, port: int = 8000, ip: str = "127.0.0.1", roster: Path |
             raise TitoError(f"JupyterHub exited with code {process.returncode}: {tail[0][:300]} (log: {log})")
         try:
             api(hub, running, "/")
-            return running, students, passwords
+            return running, students, passwords, warnings
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
             time.sleep(0.5)
     down(hub)

@@ -114,3 +114,28 @@ def test_down_when_not_running_says_so():
     assert run.returncode == 0 and "not running" in run.stdout
     run = run_tito("hub", "status")
     assert run.returncode == 1 and "not running" in run.stderr
+
+
+def test_collect_from_the_exchange_takes_no_forged_submission(scratch_project, tmp_path):
+    """An inbound entry is collected only from the account it names and only for a roster student:
+    the rest is listed (exit 1) and nothing reaches submitted/."""
+    import re
+
+    shared = tmp_path / "shared"
+    settings = scratch_project / "settings.ini"
+    settings.write_text(re.sub(r"(?m)^shared_dir = .*$", f"shared_dir = {shared}", settings.read_text()))
+    hub = core.hub_settings(scratch_project)
+    core.import_roster(hub, [core.Student("ada", "Ada", "Lovelace", "ada@example.org")])
+    stamp = "2026-12-01 10:00:00.000000 UTC"
+    for name in (f"ada+01_tensor+{stamp}+forged", f"root+01_tensor+{stamp}+notonroster"):
+        entry = hub.exchange / hub.course_id / "inbound" / name
+        entry.mkdir(parents=True)
+        (entry / "tensor_dev.ipynb").write_text("{}")
+        (entry / "timestamp.txt").write_text(stamp)
+    me = __import__("pwd").getpwuid(os.geteuid()).pw_name
+    run = run_tito("nbgrader", "collect", "01", "--exchange", cwd=scratch_project)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert f"claims to be ada's but belongs to {me}: not collected" in run.stdout
+    if me == "root":
+        assert "root is not on the course roster: not collected" in run.stdout
+    assert not (hub.course_dir / "submitted").exists()

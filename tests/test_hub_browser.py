@@ -22,6 +22,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -88,7 +89,12 @@ def hub_processes(users: list[str]) -> list[str]:
 
 def remove_accounts(names: list[str]) -> None:
     for name in names:
-        subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)   # by uid, our test accounts only
+        pids = subprocess.run(["ps", "-o", "pid=", "-u", name], capture_output=True, text=True).stdout.split()
+        for pid in pids:                    # whatever still runs as a test account (after a failure)
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         subprocess.run(["userdel", "--remove", name], capture_output=True)
 
 

@@ -442,6 +442,10 @@ def up(hub: HubSettings, port: int = 8000, ip: str = "127.0.0.1", roster: Path |
         import_roster(hub, students)
     hub.course_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(hub.course_dir, 0o700)         # the gradebook and submissions: the instructor's alone
+    owner = os.stat(hub.root)               # ... who owns the course repository (root made them)
+    for path in (hub.course_dir, hub.course_dir / "gradebook.db"):
+        if path.exists() and os.stat(path).st_uid != owner.st_uid:
+            os.chown(path, owner.st_uid, owner.st_gid)
     prepare_shared(hub)
     warnings = instructor_warnings(hub)
     if not hub.api_token_file.is_file():

@@ -1,6 +1,7 @@
 """tito hub …: the classroom JupyterHub for this course (up, down, status)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -68,6 +69,8 @@ def status() -> None:
     from tito.core.console import fail
 
     hub = _hub()
+    if hub.state_dir.is_dir() and not os.access(hub.state_dir, os.R_OK | os.X_OK):
+        raise fail(f"The hub's state ({hub.state_dir}) is root's: sudo tito hub status")
     running = core.read_running(hub)
     if running is None:
         raise fail("The hub is not running (start it with `tito hub up`).")

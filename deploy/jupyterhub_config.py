@@ -44,7 +44,7 @@ c.JupyterHub.db_url = f"sqlite:///{hub.state_dir / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(hub.state_dir / "jupyterhub_cookie_secret")
 c.JupyterHub.cleanup_servers = True        # `tito hub down` (SIGTERM) stops every user server
 c.JupyterHub.cleanup_proxy = True
-# The hub is restarted, not upgraded in place; a new JupyterHub may change its database schema.
+# A newer JupyterHub may change its database schema: upgrade the (throw-away) database on start.
 c.JupyterHub.upgrade_db = True
 
 # ---- who may log in --------------------------------------------------------------------------

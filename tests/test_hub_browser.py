@@ -243,7 +243,12 @@ def test_classroom_cycle(classroom, browser):
             cell.source = solutions[cell.metadata["nbgrader"]["grade_id"]]
         api(ada, ADA, path, "PUT", {"type": "notebook", "format": "json", "content": nb})
         ada.goto(ada.url.split("/lab")[0] + f"/lab/tree/modules/source/{MODULE}/{NOTEBOOK}")
-        ada.locator(".jp-Notebook .jp-Cell").first.wait_for()
+        cells = ada.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
+        cells.nth(len(nb.cells) - 1).wait_for(state="attached")
+        first = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("solution"))
+        cells.nth(first).scroll_into_view_if_needed()
+        first_line = next(line for line in nb.cells[first].source.splitlines() if "BEGIN SOLUTION" in line)
+        cells.nth(first).get_by_text(first_line.strip()).first.wait_for()
         shot(ada, "ada-03-solution")
         # Her workspace is a full one: her tinytorch is exported from her notebook, her tests pass.
         done = as_user(ADA, f"cd tinytorch && tito export {MODULE} && tito test {MODULE} && "

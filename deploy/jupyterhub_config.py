@@ -51,7 +51,7 @@ c.JupyterHub.upgrade_db = True
 c.JupyterHub.authenticator_class = "pam"
 roster = [name for name in os.environ.get("TITO_HUB_USERS", "").split(",") if name]
 if not roster:
-    from tito.core.hub import roster_students
+    from tito.core.roster import roster_students
 
     roster = roster_students(hub)
 c.Authenticator.allowed_users = set(roster) | set(hub.instructors)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from traitlets.config import Config
 
 from tests.conftest import run_tito
 from tito.core import hub as core
+from tito.core import roster as people
 from tito.core.settings import TitoError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +37,7 @@ def one_error_line(run: subprocess.CompletedProcess) -> str:
 def test_roster_is_read_as_nbgrader_imports_it(tmp_path):
     path = roster(tmp_path, "ada,Ada,Lovelace,ada@example.org", "grace,Grace,Hopper,", header=
                   "student_id,first_name,last_name,email,password")
-    students = core.read_roster(path)
+    students = people.read_roster(path)
     assert [(s.student_id, s.first_name, s.last_name, s.email) for s in students] == [
         ("ada", "Ada", "Lovelace", "ada@example.org"), ("grace", "Grace", "Hopper", "")]
 
@@ -51,7 +51,7 @@ def test_roster_is_read_as_nbgrader_imports_it(tmp_path):
 def test_bad_roster_is_one_clear_line(tmp_path, rows, header, message):
     path = roster(tmp_path, *rows, **({"header": header} if header else {}))
     with pytest.raises(TitoError, match=re_escape(message)):
-        core.read_roster(path, ("instructor",))
+        people.read_roster(path, ("instructor",))
     run = run_tito("hub", "up", "--port", "9780", "--roster", str(path))
     assert message in one_error_line(run)
     assert not (ROOT / ".hub" / "hub.json").exists()
@@ -73,22 +73,23 @@ def test_port_in_use_is_one_clear_line(tmp_path):
 
 def test_missing_accounts_without_root_is_one_clear_line(tmp_path, monkeypatch):
     monkeypatch.setattr(core, "is_root", lambda: False)
+    monkeypatch.setattr(people, "is_root", lambda: False)
     hub = core.hub_settings(ROOT)
     name = "ttnosuchstudent"
-    assert not core.account_exists(name)
+    assert not people.account_exists(name)
     with pytest.raises(TitoError, match=rf"Unix accounts missing: .*{name}.*sudo tito hub up"):
         core.up(hub, port=9790, roster=roster(tmp_path, f"{name},No,Body,n@x"))
 
 
 def test_roster_fills_the_gradebook_with_names(scratch_project, tmp_path):
     hub = core.hub_settings(scratch_project)
-    core.import_roster(hub, core.read_roster(roster(tmp_path, "ada,Ada,Lovelace,ada@example.org")))
+    people.import_roster(hub, people.read_roster(roster(tmp_path, "ada,Ada,Lovelace,ada@example.org")))
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{hub.course_dir / 'gradebook.db'}", hub.course_id) as gb:
         ada = gb.find_student("ada")
         assert (ada.first_name, ada.last_name, ada.email) == ("Ada", "Lovelace", "ada@example.org")
-    assert core.roster_students(hub) == ["ada"]
+    assert people.roster_students(hub) == ["ada"]
 
 
 def test_hub_configuration_reads_settings(monkeypatch):
@@ -125,7 +126,7 @@ def test_collect_from_the_exchange_takes_no_forged_submission(scratch_project, t
     settings = scratch_project / "settings.ini"
     settings.write_text(re.sub(r"(?m)^shared_dir = .*$", f"shared_dir = {shared}", settings.read_text()))
     hub = core.hub_settings(scratch_project)
-    core.import_roster(hub, [core.Student("ada", "Ada", "Lovelace", "ada@example.org")])
+    people.import_roster(hub, [people.Student("ada", "Ada", "Lovelace", "ada@example.org")])
     stamp = "2026-12-01 10:00:00.000000 UTC"
     for name in (f"ada+01_tensor+{stamp}+forged", f"root+01_tensor+{stamp}+notonroster"):
         entry = hub.exchange / hub.course_id / "inbound" / name

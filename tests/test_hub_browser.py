@@ -7,8 +7,9 @@ configurable-http-proxy) on 127.0.0.1:9700 (its other ports 9701, 9702 and 9710-
 students log in with the passwords `tito hub up` set, each fetches module 01; Ada writes the
 solution and submits, Grace submits the notebook untouched. The instructor collects, autogrades
 and releases feedback with tito; each student fetches the feedback in the Assignments tab: Ada
-has full marks, Grace zero. Each server runs as its student's Unix account: Grace can't read
-Ada's home or the gradebook. `tito hub down` leaves no process behind, and the test's Unix
+has full marks, Grace zero. The instructor's own JupyterLab (the course repository is theirs)
+shows both in the formgrader, with the roster's names and scores. Each server runs as its user's
+Unix account: Grace can't read Ada's home or the gradebook. `tito hub down` leaves no process behind, and the test's Unix
 accounts are removed, also when the test fails.
 
 Needs root (accounts), Debian's chromium and what scripts/setup.sh installs (the proxy, the hub's
@@ -87,6 +88,19 @@ def hub_processes(users: list[str]) -> list[str]:
             or "configurable-http-proxy" in line and f"{PORT + 2}" in line]
 
 
+def give_course_to(repo: Path, instructor: str) -> None:
+    """As on a real server, the course repository is the instructor's (0700), except the hub's
+    own state (.hub/, root's): their server opens it with the formgrader."""
+    import pwd
+
+    account = pwd.getpwnam(instructor)
+    os.chmod(repo.parent, 0o711)
+    for path in [repo, *repo.rglob("*")]:
+        if ".hub" not in path.relative_to(repo).parts:
+            os.lchown(path, account.pw_uid, account.pw_gid)
+    os.chmod(repo, 0o700)
+
+
 def remove_accounts(names: list[str]) -> None:
     for name in names:
         pids = subprocess.run(["ps", "-o", "pid=", "-u", name], capture_output=True, text=True).stdout.split()
@@ -118,6 +132,7 @@ def classroom():
     try:
         started = tito("hub", "up", "--port", str(PORT), "--roster", str(roster), cwd=repo)
         assert f"http://127.0.0.1:{PORT}/" in started.stdout
+        give_course_to(repo, TEACHER)
         with (repo / ".hub" / "passwords.csv").open() as handle:
             passwords = {row["account"]: row["password"] for row in csv.DictReader(handle)}
         yield {"repo": repo, "shared": shared, "passwords": passwords, "url": f"http://127.0.0.1:{PORT}"}
@@ -226,8 +241,9 @@ def test_classroom_cycle(classroom, browser):
     repo, shared = classroom["repo"], classroom["shared"]
     tito("nbgrader", "release", MODULE, "--exchange", cwd=repo)
 
+    teacher = log_in(browser, classroom, TEACHER)
     ada = log_in(browser, classroom, ADA)
-    grace = log_in(browser, classroom, GRACE)      # both servers start at once
+    grace = log_in(browser, classroom, GRACE)      # the servers start at once
     try:
         wait_lab(ada, ADA)
         wait_lab(grace, GRACE)
@@ -274,17 +290,28 @@ def test_classroom_cycle(classroom, browser):
         # Each server runs as its own student; Grace can't read Ada's work nor the gradebook.
         ps = subprocess.run(["ps", "-wweo", "user:32,args"], capture_output=True, text=True).stdout.splitlines()
         servers = [line.split(None, 1)[0] for line in ps if "jupyterhub-singleuser" in line]
-        assert sorted(servers) == sorted([ADA, GRACE]), [line for line in ps if "singleuser" in line or "start-" in line]
+        assert sorted(servers) == sorted([ADA, GRACE, TEACHER]), [line for line in ps if "singleuser" in line or "start-" in line]
         peek = as_user(GRACE, f"ls /home/{ADA}/tinytorch", shared)
         assert peek.returncode != 0 and "Permission denied" in peek.stderr, peek
         gradebook = repo / "course" / "gradebook.db"
         assert gradebook.is_file()
         peek = as_user(GRACE, f"cat {gradebook} > /dev/null", shared)
         assert peek.returncode != 0 and "Permission denied" in peek.stderr, peek
+        # The instructor's own JupyterLab: the formgrader shows the roster's names and the grades.
+        wait_lab(teacher, TEACHER)
+        teacher.goto(f"{classroom['url']}/user/{TEACHER}/formgrader/manage_students")
+        teacher.get_by_text("Lovelace").first.wait_for()
+        teacher.get_by_text("Hopper").first.wait_for()
+        shot(teacher, "teacher-01-formgrader-students")
+        students = teacher.locator("body").inner_text()
+        assert "None, None" not in students
+        full = f"{ada_score[1]:g}"
+        assert re.search(rf"Lovelace, Ada\s+{ADA}\s+ada@example.org\s+{full} / {full}", students), students
+        assert re.search(rf"Hopper, Grace\s+{GRACE}\s+grace@example.org\s+0 / {full}", students), students
         status = tito("hub", "status", cwd=repo).stdout
         assert re.search(rf"{ADA}\s+│\s+student\s+│\s+running", status), status
     except BaseException:
-        for name, page in (("ada", ada), ("grace", grace)):
+        for name, page in (("ada", ada), ("grace", grace), ("teacher", teacher)):
             try:
                 shot(page, f"failure-{name}")
             except Exception:

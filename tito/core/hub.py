@@ -2,9 +2,9 @@
 
 What `tito hub up` prepares before it starts `jupyterhub -f deploy/jupyterhub_config.py`:
 
-- one Unix account per roster row and per `[hub] instructors` name (created when missing, as
-  root), home folders 0700, passwords set with chpasswd (the roster's `password` column, else a
-  generated one written to STATE/passwords.csv, readable by root only). JupyterHub's
+- one Unix account per roster row and per `[hub] instructors` name (tito/core/roster.py: created
+  when missing, as root), home folders 0700, passwords set with chpasswd (the roster's `password`
+  column, else a generated one written to STATE/passwords.csv, readable by root only). JupyterHub's
   PAMAuthenticator checks them; LocalProcessSpawner runs each user's server as that account;
 - the roster in the gradebook (student_id, first_name, last_name, email: what nbgrader's
   `db student import` reads), so the formgrader shows names;
@@ -22,10 +22,8 @@ database, cookie secret, API token, log and pid files, readable by root only.
 from __future__ import annotations
 
 import configparser
-import csv
 import json
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -38,11 +36,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tito.core.roster import UNIX_NAME, Student, ensure_accounts, import_roster, is_root, read_roster
 from tito.core.settings import TitoError, find_root
 
-ROSTER_COLUMNS = ("student_id", "first_name", "last_name", "email")
-# What useradd accepts on Debian (NAME_REGEX) and nbgrader's exchange can carry (no '+', no '*').
-UNIX_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 HUB_PORT_OFFSET, PROXY_API_OFFSET = 1, 2          # the hub's internal ports: PORT+1, PORT+2
 USER_PORT_OFFSET = 10                            # single-user servers: PORT+10 … PORT+9+max_servers
 CONFIG_FILE = Path("deploy") / "jupyterhub_config.py"
@@ -113,133 +109,6 @@ def hub_settings(root: Path | None = None) -> HubSettings:
         state_dir=(root / get("state_dir", ".hub")).resolve(),
         max_servers=max_servers,
     )
-
-
-# ---- the roster -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Student:
-    student_id: str
-    first_name: str
-    last_name: str
-    email: str
-    password: str = ""
-
-
-def read_roster(path: Path, instructors: tuple[str, ...] = ()) -> list[Student]:
-    """The roster CSV (nbgrader `db student import` columns, optional `password`): one clear
-    error for a missing column, an unusable or duplicate id, or an instructor's name."""
-    path = Path(path)
-    if not path.is_file():
-        raise TitoError(f"--roster {path}: no such file")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in ROSTER_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise TitoError(f"{path}: missing column(s) {', '.join(missing)} "
-                            f"(expected a header line {','.join(ROSTER_COLUMNS)})")
-        students, seen = [], {}
-        for line, row in enumerate(reader, start=2):
-            sid = (row.get("student_id") or "").strip()
-            if not UNIX_NAME.match(sid):
-                raise TitoError(f"{path} line {line}: student_id {sid!r} is not a usable account name "
-                                "(lower-case letters, digits, _ and -, starting with a letter; at most 32)")
-            if sid in seen:
-                raise TitoError(f"{path} line {line}: duplicate student_id {sid!r} (first on line {seen[sid]})")
-            if sid in instructors:
-                raise TitoError(f"{path} line {line}: {sid!r} is an instructor account ([hub] instructors)")
-            seen[sid] = line
-            students.append(Student(sid, (row.get("first_name") or "").strip(), (row.get("last_name") or "").strip(),
-                                    (row.get("email") or "").strip(), (row.get("password") or "").strip()))
-    return students
-
-
-def import_roster(hub: HubSettings, students: list[Student]) -> None:
-    """Students into the gradebook, with their names and e-mail (as `nbgrader db student import`)."""
-    from nbgrader.api import Gradebook
-
-    hub.course_dir.mkdir(parents=True, exist_ok=True)
-    with Gradebook(f"sqlite:///{hub.course_dir / 'gradebook.db'}", hub.course_id) as gb:
-        for s in students:
-            gb.update_or_create_student(s.student_id, first_name=s.first_name or None,
-                                        last_name=s.last_name or None, email=s.email or None)
-
-
-def roster_students(hub: HubSettings) -> list[str]:
-    from nbgrader.api import Gradebook
-
-    db = hub.course_dir / "gradebook.db"
-    if not db.is_file():
-        return []
-    with Gradebook(f"sqlite:///{db}", hub.course_id) as gb:
-        return sorted(s.id for s in gb.students)
-
-
-# ---- Unix accounts ----------------------------------------------------------------------------
-def account_exists(name: str) -> bool:
-    import pwd
-
-    try:
-        pwd.getpwnam(name)
-        return True
-    except KeyError:
-        return False
-
-
-def is_root() -> bool:
-    return hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-def ensure_accounts(hub: HubSettings, students: list[Student]) -> list[tuple[str, str]]:
-    """Create the missing accounts (root only) and set the roster's passwords. Returns
-    (account, password) for every password set, also kept in STATE/passwords.csv (mode 0600)."""
-    wanted = [(name, "") for name in hub.instructors] + [(s.student_id, s.password) for s in students]
-    missing = [name for name, _ in wanted if not account_exists(name)]
-    if missing and not is_root():
-        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        raise TitoError(f"Unix accounts missing: {shown}. Run `sudo tito hub up …` to create them "
-                        "(or create them yourself with useradd).")
-    changed = []
-    for name, password in wanted:
-        if name in missing:
-            _run(["useradd", "--create-home", "--shell", "/bin/bash", "--user-group", name])
-            password = password or secrets.token_urlsafe(9)
-        if name in missing or password:
-            if is_root():
-                _run(["chpasswd"], stdin=f"{name}:{password}\n")
-                changed.append((name, password))
-        if is_root():
-            import pwd
-
-            home = Path(pwd.getpwnam(name).pw_dir)
-            if home.is_dir():
-                os.chmod(home, 0o700)       # nobody reads another student's work
-    if changed:
-        _remember_passwords(hub, changed)
-    created = hub.state_dir / "accounts-created.txt"
-    if missing:
-        with created.open("a", encoding="utf-8") as handle:
-            handle.writelines(f"{name}\n" for name in missing)
-    return changed
-
-
-def _remember_passwords(hub: HubSettings, changed: list[tuple[str, str]]) -> None:
-    path = hub.state_dir / "passwords.csv"
-    known = {}
-    if path.is_file():
-        with path.open(newline="", encoding="utf-8") as handle:
-            known = {row["account"]: row["password"] for row in csv.DictReader(handle)}
-    known.update(dict(changed))
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["account", "password"])
-        writer.writerows(sorted(known.items()))
-
-
-def _run(command: list[str], stdin: str | None = None) -> None:
-    result = subprocess.run(command, input=stdin, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise TitoError(f"{command[0]} failed: {(result.stderr or result.stdout).strip()}")
 
 
 # ---- the shared folder ------------------------------------------------------------------------

@@ -4,6 +4,7 @@ Values an instructor changes live in settings.ini (read here with configparser),
 `nbgrader` commands from the repository root and `tito nbgrader ...` agree.
 """
 import configparser
+import os
 from pathlib import Path
 
 _root = Path(__file__).resolve().parent
@@ -17,8 +18,8 @@ _course_dir = (_root / _settings.get("nbgrader", "course_dir", fallback="course"
 c.CourseDirectory.root = str(_course_dir)
 # A course-local exchange, so the formgrader's release/collect buttons work on one machine
 # (and it shows no "exchange directory does not exist" warning). tito's own release/collect
-# don't use it.
-c.Exchange.root = str(_course_dir / "exchange")
+# don't use it. In the classroom hub the instructor's server is given the hub's exchange.
+c.Exchange.root = os.environ.get("TINYTORCH_EXCHANGE") or str(_course_dir / "exchange")
 # Module sources (*_dev.py) never travel into a student release.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*_dev.py"]
 

@@ -60,16 +60,19 @@ def generate(modules: Optional[List[str]] = ModulesArg, all_: bool = AllOpt) -> 
 
 @app.command()
 def release(modules: Optional[List[str]] = ModulesArg, all_: bool = AllOpt,
-            to: Path = typer.Option(..., "--to", help="Folder of the student workspace (created or updated)."),
+            to: Optional[Path] = typer.Option(None, "--to", help="Folder of the student workspace (created or updated)."),
+            exchange: bool = typer.Option(False, "--exchange", help="Into the classroom hub's nbgrader exchange (the students' Assignments tab) instead."),
             force: bool = typer.Option(False, "--force", help="Replace notebooks the student already has.")) -> None:
     """Write a student workspace: student notebooks, the tito CLI and a tinytorch package exported
     from those notebooks. A leak check runs first; a leak stops the release and names the cell.
 
-    Example: tito nbgrader release --all --to ~/tinytorch-student
+    Example: tito nbgrader release --all --to ~/tinytorch-student   (or: tito nbgrader release 01 --exchange)
     """
     from tito.core.workspace import release as run
 
     chosen, course = registry.select(modules, all_), _course()
+    if exchange or not to:
+        return _exchange_release(chosen, course, exchange, to, force)
     start = time.perf_counter()
     with console.status(f"releasing {len(chosen)} module(s)…"):
         result = run(course, chosen, to, force=force)
@@ -91,15 +94,18 @@ def release(modules: Optional[List[str]] = ModulesArg, all_: bool = AllOpt,
 
 @app.command()
 def collect(modules: Optional[List[str]] = ModulesArg, all_: bool = AllOpt,
-            from_: Path = typer.Option(..., "--from", help="DIR/<student_id>/<notebook>.ipynb or DIR/<student_id>_<notebook>.ipynb")) -> None:
+            from_: Optional[Path] = typer.Option(None, "--from", help="DIR/<student_id>/<notebook>.ipynb or DIR/<student_id>_<notebook>.ipynb"),
+            exchange: bool = typer.Option(False, "--exchange", help="From the classroom hub's nbgrader exchange (what students submitted) instead.")) -> None:
     """Import submissions into nbgrader's submitted/ tree and add the students to the gradebook;
     files that fit no module are listed (exit 1), not guessed.
 
-    Example: tito nbgrader collect 01 --from ~/Downloads/submissions
+    Example: tito nbgrader collect 01 --from ~/Downloads/submissions   (or: tito nbgrader collect 01 --exchange)
     """
     from tito.core.course import collect as run
 
     chosen, course = registry.select(modules, all_), _course()
+    if exchange or not from_:
+        return _exchange_collect(chosen, course, exchange, from_)
     result = run(course, chosen, from_)
     table = Table(title=f"collected from {from_}")
     table.add_column("student")
@@ -164,10 +170,11 @@ def autograde(modules: Optional[List[str]] = ModulesArg, all_: bool = AllOpt,
 
 @app.command()
 def feedback(modules: Optional[List[str]] = ModulesArg, all_: bool = AllOpt,
-             student: Optional[List[str]] = typer.Option(None, "--student", help="Only these students.")) -> None:
+             student: Optional[List[str]] = typer.Option(None, "--student", help="Only these students."),
+             exchange: bool = typer.Option(False, "--exchange", help="Then release it through the hub's exchange (students fetch it in the Assignments tab).")) -> None:
     """HTML feedback per student (nbgrader generate_feedback) into the course's feedback/ folder.
 
-    Example: tito nbgrader feedback 01
+    Example: tito nbgrader feedback 01   (or: tito nbgrader feedback 01 --exchange)
     """
     from tito.core.course import feedback as run
 
@@ -185,6 +192,8 @@ def feedback(modules: Optional[List[str]] = ModulesArg, all_: bool = AllOpt,
     console.print(table)
     if bad:
         raise fail(f"{bad} feedback file(s) could not be written")
+    if exchange:
+        _exchange_feedback(chosen, course, student)
 
 
 @app.command()
@@ -206,6 +215,44 @@ def report(output: Path = typer.Option(Path("grades.csv"), "--output", "-o", hel
     console.print(table)
     if len(rows) > 40:
         console.print(f"… {len(rows) - 40} more rows in {output}")
+
+
+# ---- the classroom hub's exchange (tito/core/exchange.py) -------------------------------------
+def _exchange_release(chosen, course, exchange: bool, to, force: bool) -> None:
+    from tito.core.exchange import release as run
+
+    if not exchange or to:
+        raise fail("Say where to: --to DIR (a student workspace) or --exchange (the classroom hub), one of them.")
+    with console.status(f"releasing {len(chosen)} module(s) into the exchange…"):
+        released = run(course, chosen, force=force)
+    for folder in released:
+        console.print(f"[green]✓[/] {folder.name} released: students fetch it in the Assignments tab ({folder})", soft_wrap=True)
+
+
+def _exchange_collect(chosen, course, exchange: bool, from_) -> None:
+    from tito.core.exchange import collect as run
+
+    if not exchange or from_:
+        raise fail("Say where from: --from DIR (files) or --exchange (the classroom hub), one of them.")
+    result = run(course, chosen)
+    table = Table(title="collected from the exchange")
+    for column in ("student", "submitted as", "submitted at"):
+        table.add_column(column)
+    for who, path, stamp in result.imported:
+        table.add_row(who, str(path.relative_to(course.directory)), stamp)
+    console.print(table)
+    for entry, reason in result.problems:
+        console.print(f"[red]✗[/] {entry}: {reason}", soft_wrap=True)
+    console.print(f"{len(result.imported)} submission(s) collected, {len(result.problems)} not collected.")
+    if result.problems:
+        raise typer.Exit(1)
+
+
+def _exchange_feedback(chosen, course, students) -> None:
+    from tito.core.exchange import release_feedback as run
+
+    released = run(course, chosen, students)
+    console.print(f"[green]✓[/] feedback released through the exchange for {len(released)} submission(s)")
 
 
 def register(root: typer.Typer) -> None:

@@ -19,6 +19,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 
 from tito.core.settings import TitoError
@@ -36,9 +37,14 @@ def _die_with_parent() -> None:
     os.setsid()
 
 
+_local = threading.local()       # on a Dask worker: one sandbox process per worker thread, reused
+
+
 def grade_task(job: dict, nb_json: str, limit: float) -> dict | None:
     """Run on a Dask worker: execute one rebuilt notebook in the sandbox, return its answer
-    (`{"status": …, "nb": …}`, what `Worker.run` returns), or None if the sandbox hung or crashed."""
+    (`{"status": …, "nb": …}`, what `Worker.run` returns), or None if the sandbox hung or crashed.
+    The sandbox process is kept for the thread's next task, as a local worker keeps it, so its
+    imports are paid once per worker thread, not once per submission."""
     import nbformat
 
     from tito.core.autograde import Worker
@@ -49,11 +55,10 @@ def grade_task(job: dict, nb_json: str, limit: float) -> dict | None:
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                             stderr=subprocess.DEVNULL, text=True, preexec_fn=_die_with_parent)
 
-    worker = ClusterWorker()
-    try:
-        return worker.run(job, nbformat.reads(nb_json, as_version=4), limit)
-    finally:
-        worker.close()
+    worker = getattr(_local, "worker", None)
+    if worker is None:
+        worker = _local.worker = ClusterWorker()
+    return worker.run(job, nbformat.reads(nb_json, as_version=4), limit)
 
 
 def connect(address: str):

@@ -126,9 +126,11 @@ def autograde(modules: Optional[List[str]] = ModulesArg, all_: bool = AllOpt,
               jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Submissions graded in parallel (default: settings.ini, 0 = cores)."),
               timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds per cell (default: settings.ini cell_timeout)."),
               memory: Optional[int] = typer.Option(None, "--memory", help="Memory cap per submission in MiB (default: settings.ini)."),
-              force: bool = typer.Option(False, "--force", help="Regrade submissions already graded.")) -> None:
-    """Grade collected submissions, each in its own sandbox, N in parallel; exit 0 only when every
-    submission was graded.
+              force: bool = typer.Option(False, "--force", help="Regrade submissions already graded."),
+              cluster: Optional[str] = typer.Option(None, "--cluster", help="Dask scheduler (tcp://HOST:PORT) whose "
+                                                    "workers grade (default: settings.ini [grading] cluster; empty = this machine).")) -> None:
+    """Grade collected submissions, each in its own sandbox, N in parallel (or on a Dask cluster);
+    exit 0 only when every submission was graded.
 
     Example: tito nbgrader autograde 01 --jobs 4 --timeout 30
     """
@@ -147,7 +149,7 @@ def autograde(modules: Optional[List[str]] = ModulesArg, all_: bool = AllOpt,
         with _progress() as progress:
             task = progress.add_task(f"grading {module.slug}", total=total)
             outcomes = run(course, module, students=student, jobs=jobs, timeout=timeout, force=force,
-                           progress=lambda outcome: progress.advance(task))
+                           progress=lambda outcome: progress.advance(task), cluster=cluster or course.cluster or None)
         for o in outcomes:
             if o.isolation.get("partial"):
                 partial.setdefault(o.isolation["partial"], o.student)

@@ -258,9 +258,11 @@ def _already_graded(course: Course, module: Module, student: str) -> bool:
 
 def autograde(course: Course, module: Module, students: list[str] | None = None, jobs: int | None = None,
               timeout: float | None = None, force: bool = False, wall_clock: float | None = None,
-              progress=None) -> list[Outcome]:
+              progress=None, cluster: str | None = None) -> list[Outcome]:
     """Grade every collected submission of `module` (or just `students`); never raises for a
-    bad submission — each gets an Outcome, graded or with the reason it could not be."""
+    bad submission — each gets an Outcome, graded or with the reason it could not be.
+    With `cluster` (a Dask scheduler address) the sandboxed runs happen on its workers
+    (`tito.core.cluster`); this process still rebuilds the notebooks and writes the gradebook."""
     from nbgrader.preprocessors import CheckCellMetadata, OverwriteCells
 
     source_path, release_path = course.source_notebook(module), course.release_notebook(module)
@@ -275,6 +277,11 @@ def autograde(course: Course, module: Module, students: list[str] | None = None,
     code_cells = sum(1 for c in source.cells if c.cell_type == "code")
     wall_clock = float(wall_clock or max(60.0, timeout * code_cells + 30.0))
 
+    client = None
+    if cluster:             # before anything is written: a scheduler that doesn't answer changes nothing
+        from tito.core.cluster import connect
+
+        client = connect(cluster)
     everyone = course.submitted_students(module)
     if students:
         unknown = [s for s in students if s not in everyone]
@@ -312,6 +319,21 @@ def autograde(course: Course, module: Module, students: list[str] | None = None,
             continue
         pending.append((student, nb))
 
+    if client is not None:
+        from tito.core.cluster import run_on_cluster
+
+        answers = run_on_cluster(client, job, pending, wall_clock + 60)
+    else:
+        answers = _run_locally(job, pending, jobs, wall_clock + 60)
+    for student, answer in answers:
+        _finish(course, module, outcomes[student], answer)
+        if progress:
+            progress(outcomes[student])
+    return [outcomes[s] for s in sorted(outcomes)]
+
+
+def _run_locally(job: dict, pending: list, jobs: int, limit: float):
+    """Yield `(student, answer)` as the local sandbox workers (`jobs` in parallel) finish them."""
     workers = [Worker() for _ in range(min(jobs, len(pending)) or 1)]
     free = list(workers)
     lock = threading.Lock()
@@ -320,7 +342,7 @@ def autograde(course: Course, module: Module, students: list[str] | None = None,
         with lock:
             worker = free.pop()
         try:
-            return item[0], worker.run(job, item[1], wall_clock + 60)
+            return item[0], worker.run(job, item[1], limit)
         finally:
             with lock:
                 free.append(worker)
@@ -329,14 +351,10 @@ def autograde(course: Course, module: Module, students: list[str] | None = None,
         with ThreadPoolExecutor(max_workers=len(workers)) as pool:
             futures = [pool.submit(execute, item) for item in pending]
             for future in as_completed(futures):
-                student, answer = future.result()
-                _finish(course, module, outcomes[student], answer)
-                if progress:
-                    progress(outcomes[student])
+                yield future.result()
     finally:
         for worker in workers:
             worker.close()
-    return [outcomes[s] for s in sorted(outcomes)]
 
 
 def _finish(course: Course, module: Module, outcome: Outcome, answer: dict | None) -> None:

@@ -37,13 +37,15 @@ class Course:
     memory_limit_mb: int = 2048
     jobs: int = 1
     course_id: str = "tinytorch"
+    cluster: str = ""               # Dask scheduler address for autograde; empty: grade locally
 
     @classmethod
     def from_settings(cls, root: Path | None = None, directory: Path | None = None) -> "Course":
         settings = load_settings(root)
         return cls(root=settings.root, directory=Path(directory or settings.course_dir).resolve(),
                    cell_timeout=settings.cell_timeout, memory_limit_mb=settings.memory_limit_mb,
-                   jobs=settings.effective_jobs, course_id=settings.course_id)
+                   jobs=settings.effective_jobs, course_id=settings.course_id,
+                   cluster=settings.cluster)
 
     # ---- paths -------------------------------------------------------------------------------
     @property

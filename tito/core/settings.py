@@ -38,6 +38,7 @@ class Settings:
     memory_limit_mb: int
     jobs: int
     book_edition: str
+    cluster: str = ""
 
     @property
     def effective_jobs(self) -> int:
@@ -73,6 +74,7 @@ def load_settings(root: Path | None = None) -> Settings:
         memory_limit_mb=get_int("grading", "memory_limit_mb", 2048),
         jobs=get_int("grading", "jobs", 0),
         book_edition=edition,
+        cluster=get("grading", "cluster", "").strip(),
     )
 
 

@@ -581,6 +581,13 @@ assert np.allclose(conv2d_grad_bias(np.ones((2, 3, 4, 5))), [40.0, 40.0, 40.0])
 # 07 explains `Variable` and `GradFn`; before it exists, or while it is still unfinished in your
 # workspace, `conv2d` simply returns a `Tensor`, and the layers built on it still run.
 # Module 09's `CrossEntropyLoss` is one graph node in the same way.
+#
+# One more thing it does for speed: the im2col matrix is `kH·kW` times the size of the input —
+# 33 MB for 64 images of 16×32×32 and a 3×3 kernel. Streaming a matrix that size through memory
+# takes longer than the arithmetic on it, so `conv2d` hands your functions a few images at a
+# time (as many as fit in an im2col matrix of about 1 MB, `CHUNK_BYTES`, which stays in the
+# processor's cache) and adds up the weight gradients of the pieces. With more than one piece,
+# it calls `im2col` again during the backward pass rather than keeping every piece's matrix.
 
 # %%
 #| export
@@ -599,26 +606,54 @@ def _values(t):
     return values if values.dtype.kind == "f" else values.astype(np.float32)
 
 
+CHUNK_BYTES = 1 << 20    # about 1 MB of im2col matrix at a time: small enough to stay in the CPU's cache
+
+
+def _image_chunks(x_shape, weight_shape, itemsize):
+    """Slices of the batch axis, as many images each as fit in an im2col matrix of CHUNK_BYTES."""
+    N, C, H, W = x_shape
+    _, _, kH, kW = weight_shape
+    per_image = C * kH * kW * (H - kH + 1) * (W - kW + 1) * itemsize
+    step = max(1, CHUNK_BYTES // max(per_image, 1))
+    return [slice(n, n + step) for n in range(0, N, step)]
+
+
 def conv2d(x, weight, bias=None):
     """Convolution as one graph node: (N, C, H, W) x (out, C, kH, kW) [+ bias (out,)] -> (N, out, oh, ow)."""
     _check_conv_shapes("conv2d", x.shape, weight.shape, ndim=4)
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
         raise ValueError(f"conv2d: expected a bias of shape ({weight.shape[0]},), got {tuple(bias.shape)}")
     xv, wv = _values(x), _values(weight)
-    out, cols = conv2d_gemm(xv, wv, None if bias is None else _values(bias))
+    bv = None if bias is None else _values(bias)
+    N, _, H, W = xv.shape
+    out_channels, _, kH, kW = wv.shape
+    chunks = _image_chunks(xv.shape, wv.shape, np.result_type(xv, wv).itemsize)
+    out = np.empty((N, out_channels, H - kH + 1, W - kW + 1), dtype=np.result_type(xv, wv))
+    for part in chunks:
+        out[part], cols = conv2d_gemm(xv[part], wv, bv)
     if not any(isinstance(t, Tensor) for t in (x, weight, bias)):
         return out
+    saved_cols = cols if len(chunks) == 1 else None      # one chunk: keep it; several: recompute
+
+    def grad_input(g):
+        grad = np.empty(xv.shape, dtype=np.result_type(g, wv))
+        for part in chunks:
+            grad[part] = conv2d_grad_input(g[part], wv, xv[part].shape)
+        return grad
+
+    def grad_weight(g):
+        grad = 0
+        for part in chunks:
+            cols = saved_cols if saved_cols is not None else im2col(xv[part], (kH, kW))
+            grad = grad + conv2d_grad_weight(g[part], cols, wv.shape)
+        return grad
+
     autograd = _autograd()
     if autograd is not None:
         GradFn, Variable = autograd
         needs_grad = lambda t: isinstance(t, Variable) and t.requires_grad
-        edges = []
-        if needs_grad(x):
-            edges.append((x, lambda g: conv2d_grad_input(g, wv, xv.shape)))
-        if needs_grad(weight):
-            edges.append((weight, lambda g: conv2d_grad_weight(g, cols, wv.shape)))
-        if needs_grad(bias):
-            edges.append((bias, conv2d_grad_bias))
+        edges = [(t, rule) for t, rule in ((x, grad_input), (weight, grad_weight), (bias, conv2d_grad_bias))
+                 if needs_grad(t)]
         if edges:
             try:
                 return Variable(out, requires_grad=True, grad_fn=GradFn("Conv2D", edges))

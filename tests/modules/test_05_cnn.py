@@ -485,3 +485,23 @@ def test_conv2d_bad_input():
         conv2d(np.ones((1, 2, 5, 5)), np.ones((4, 2, 3, 3)), np.ones(3))
     with pytest.raises(ValueError, match=r"conv2d: expected input with 2 channels"):
         conv2d(np.ones((1, 3, 5, 5)), np.ones((4, 2, 3, 3)))
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 3100])     # 1 and 2 images (2 + 2 + 1) a piece
+def test_conv2d_in_chunks_of_images_gives_the_same_gradients(monkeypatch, chunk_bytes):
+    """The node works through the batch a few images at a time; the pieces must add up to the whole."""
+    import tinytorch.core.cnn as cnn
+    rng = np.random.default_rng(6)
+    x, w, b = (rng.normal(size=s) for s in ((5, 2, 6, 5), (3, 2, 3, 2), (3,)))
+    r = rng.normal(size=(5, 3, 4, 4))
+    results = []
+    for size in (cnn.CHUNK_BYTES, chunk_bytes):
+        monkeypatch.setattr(cnn, "CHUNK_BYTES", size)
+        leaves = [Variable(a.copy(), requires_grad=True) for a in (x, w, b)]
+        out = conv2d(*leaves)
+        out.backward(r)
+        results.append([as_array(out)] + [as_array(leaf.grad) for leaf in leaves])
+    assert len(cnn._image_chunks(x.shape, w.shape, 8)) > 1, "the small budget must split the batch"
+    for whole, pieces in zip(*results):
+        np.testing.assert_allclose(pieces, whole, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(results[0][0], reference(x, w) + b.reshape(1, 3, 1, 1), rtol=1e-10)

@@ -356,10 +356,10 @@ except ValueError:
 # in memory for the backward pass, and as many operations again on the way back. Frameworks
 # instead treat a convolution as **one** operation whose backward is written by hand. So do we.
 #
-# **im2col.** Copy the input into one matrix `cols` of shape `(C·kH·kW, N·oh·ow)`: one column
-# per output pixel, holding the window under it. Row `c·kH·kW + i·kW + j` holds input channel `c`
-# shifted by offset `(i, j)`, for every image and pixel at once — that row is the slice
-# `x[:, c, i:i+oh, j:j+ow]`, flattened. (This is the layout of Caffe's im2col, with the batch
+# **im2col.** Copy the input into one matrix `cols` of shape `(C·kH·kW, N·oh·ow)` — step 2's
+# one-row-per-window matrix turned on its side: one column per output pixel, holding the window
+# under it. Row `c·kH·kW + i·kW + j` holds input channel `c` shifted by offset `(i, j)`, for
+# every image and pixel at once — that row is the slice `x[:, c, i:i+oh, j:j+ow]`, flattened. (This is the layout of Caffe's im2col, with the batch
 # folded into the columns.) The rows come in the order `(c, i, j)`, the order of
 # `weight.reshape(out, C·kH·kW)` — call that matrix `Wm` — so the whole convolution is **one**
 # matrix product:
@@ -368,8 +368,8 @@ except ValueError:
 #   \to (\text{out},\ N·oh·ow)$$
 #
 # plus the bias of each output channel on its row. Reshape to `(out, N, oh, ow)` and move the
-# batch axis first. One large product is what BLAS's GEMM (general matrix multiply) routine is
-# fastest at.
+# batch axis first. A few large products instead of many small ones is what BLAS's GEMM
+# (general matrix multiply) routine is good at.
 #
 # **Backward.** Let `G` be the gradient of the loss with respect to `out`, as the same
 # `(out, N·oh·ow)` matrix. The rules of a matrix product (module 07 derives them for every `@`)
@@ -586,7 +586,7 @@ assert np.allclose(conv2d_grad_bias(np.ones((2, 3, 4, 5))), [40.0, 40.0, 40.0])
 # 33 MB for 64 images of 16×32×32 and a 3×3 kernel. Streaming a matrix that size through memory
 # takes longer than the arithmetic on it, so `conv2d` hands your functions a few images at a
 # time (as many as fit in an im2col matrix of about 1 MB, `CHUNK_BYTES`, which stays in the
-# processor's cache) and adds up the weight gradients of the pieces. With more than one piece,
+# processor's cache; at least one image) and adds up the weight gradients of the pieces. With more than one piece,
 # it calls `im2col` again during the backward pass rather than keeping every piece's matrix.
 
 # %%

@@ -192,10 +192,13 @@ def _gradient_matrix(grad_out):
 
 
 def conv2d_grad_weight(grad_out, cols, weight_shape):
-    """dL/dweight = G @ cols.T, reshaped to weight_shape (out, C, kH, kW)."""
-    # TODO: G = _gradient_matrix(grad_out); one product with cols transposed; reshape.
+    """dL/dweight = G @ cols.T, computed as (cols @ Gᵀ)ᵀ and reshaped to weight_shape (out, C, kH, kW)."""
+    # TODO: G_T = grad_out with its axes moved to (N, oh, ow, out), reshaped to (N·oh·ow, out);
+    #       one product cols @ G_T; transpose it and reshape to weight_shape.
     ### BEGIN SOLUTION
-    return (_gradient_matrix(grad_out) @ cols.T).reshape(weight_shape)
+    grad_out = np.asarray(grad_out)
+    g_t = grad_out.transpose(0, 2, 3, 1).reshape(-1, grad_out.shape[1])
+    return (cols @ g_t).T.reshape(weight_shape)
     ### END SOLUTION
 
 

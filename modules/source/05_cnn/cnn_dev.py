@@ -596,8 +596,9 @@ assert np.allclose(conv2d_grad_bias(np.ones((2, 3, 4, 5))), [40.0, 40.0, 40.0])
 # 33 MB for 64 images of 16×32×32 and a 3×3 kernel. Streaming a matrix that size through memory
 # takes longer than the arithmetic on it, so `conv2d` hands your functions a few images at a
 # time (as many as fit in an im2col matrix of about 1 MB, `CHUNK_BYTES`, which stays in the
-# processor's cache; at least one image) and adds up the weight gradients of the pieces. With more than one piece,
-# it calls `im2col` again during the backward pass rather than keeping every piece's matrix.
+# processor's cache; at least one image) and adds up the weight gradients of the pieces. With
+# more than one piece, it calls `im2col` again during the backward pass rather than keeping
+# every piece's matrix.
 
 # %%
 #| export

@@ -129,6 +129,9 @@ class Course:
         ignore = list(cfg.CourseDirectory.get("ignore", [".ipynb_checkpoints", "*.pyc", "__pycache__"]))
         cfg.CourseDirectory.ignore = ignore + [p for p in ("*_dev.py",) if p not in ignore]
         cfg.ExecutePreprocessor.timeout = self.cell_timeout
+        from tito.core.sanitize import configure
+
+        configure(cfg)                       # feedback: sanitised, hidden tests hidden, MathJax inline
         cfg.AssignLatePenalties.plugin_class = "tito.core.late.LatePenalty"
         cfg.LatePenalty.penalty_method = self.late_penalty
         cfg.LatePenalty.points_per_hour = self.points_per_hour

@@ -213,6 +213,8 @@ def test_roster_gives_names_and_refuses_duplicates(course_env, tmp_path):
     roster = tmp_path / "roster.csv"
     roster.write_text("student_id,first_name,last_name,email\nada,Ada,Lovelace,ada@example.org\n"
                       "newbie,New,Student,new@example.org\n", encoding="utf-8")
+    with course.gradebook() as gb:
+        gb.update_or_create_student("ada")              # as collect leaves her: no names
     added, updated = import_roster(course, roster)
     assert added == ["newbie"] and updated == ["ada"]
     with course.gradebook() as gb:
@@ -226,6 +228,10 @@ def test_roster_gives_names_and_refuses_duplicates(course_env, tmp_path):
         assert "carl" not in {s.id for s in gb.students}          # nothing imported from a bad roster
     out = tito(course_env["project"], "nbgrader", "students", "import", str(bad))
     assert out.returncode == 2 and "appears twice" in out.stdout + out.stderr and "Traceback" not in out.stderr
+    markup = tmp_path / "markup.csv"
+    markup.write_text("student_id,first_name\n[/],x\n", encoding="utf-8")
+    out = tito(course_env["project"], "nbgrader", "students", "import", str(markup))
+    assert out.returncode == 2 and "'[/]' is not a usable student id" in out.stderr and "Traceback" not in out.stderr
     listed = tito(course_env["project"], "nbgrader", "students", "list")
     assert "Lovelace" in listed.stdout and "None" not in listed.stdout
 
@@ -277,3 +283,14 @@ def test_ctrl_c_stops_within_seconds_and_a_rerun_finishes(tmp_path):
     with course.gradebook() as gb:
         scores = {s.student_id: float(s.score) for s in gb.assignment_submissions(module.slug)}
     assert scores == {s: 4.0 for s in students}, scores
+
+
+def test_a_due_date_for_no_module_or_no_date_is_one_line(tmp_path):
+    project = make_project(tmp_path)
+    ini = project / "settings.ini"
+    base = ini.read_text(encoding="utf-8")
+    for line, expected in (("01_tensr = 2027-01-01 10:00", "[late] names no module 01_tensr"),
+                           ("01_tensor = next friday", "[late] 01_tensor = 'next friday' is not a date")):
+        ini.write_text(base.replace("[late]\n", f"[late]\n{line}\n", 1), encoding="utf-8")
+        out = tito(project, "nbgrader", "autograde", "00")
+        assert out.returncode == 2 and expected in out.stderr and "Traceback" not in out.stderr, out.stderr

@@ -135,9 +135,9 @@ def autograde(modules: Optional[List[str]] = ModulesArg, all_: bool = AllOpt,
         course.memory_limit_mb = memory
     empty = [m.slug for m in chosen if not course.submitted_students(m)]
     if len(empty) == len(chosen):
-        raise fail(f"nothing to grade: no submissions collected for {', '.join(empty)} in "
-                   f"{course.directory / 'submitted'}. Collect them first: "
-                   f"tito nbgrader collect {chosen[0].slug} --from DIR")
+        raise fail(escape(f"nothing to grade: no submissions collected for {', '.join(empty)} in "
+                          f"{course.directory / 'submitted'}. Collect them first: "
+                          f"tito nbgrader collect {chosen[0].slug} --from DIR"))
     failures, partial = [], {}
     table = Table(title="autograde")
     for column in ("module", "student", "score", "notes"):

@@ -371,9 +371,7 @@ def autograde(course: Course, module: Module, students: list[str] | None = None,
             futures = {pool.submit(execute, item) for item in pending}
             while futures and not stop.is_set():
                 done, futures = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
-                for future in done:
-                    if stop.is_set():
-                        break
+                for future in done:                  # finished ones are kept, even after Ctrl-C
                     student, answer = future.result()
                     _record(course, module, outcomes[student], answer)
                     if progress:

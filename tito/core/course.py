@@ -23,7 +23,7 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from tito.core.notebook import load_module_notebook, write_notebook
-from tito.core.registry import Module
+from tito.core.registry import Module, all_modules
 from tito.core.settings import TitoError, load_settings
 
 # Used with fullmatch: `$` alone would let "good\n" through.
@@ -44,7 +44,8 @@ def grading_settings(ini: Path) -> dict:
         limit = parser.getint("grading", "max_submission_mb", fallback=32)
         per_hour = parser.getfloat("late", "points_per_hour", fallback=1.0)
     except ValueError as err:
-        raise TitoError(f"settings.ini: {err}") from None
+        raise TitoError(f"settings.ini: [grading] max_submission_mb must be a whole number and [late] "
+                        f"points_per_hour a number ({err})") from None
     penalty = parser.get("late", "penalty", fallback="none").strip()
     if penalty not in LATE_PENALTIES:
         raise TitoError(f"settings.ini: [late] penalty must be one of {', '.join(LATE_PENALTIES)}, got {penalty!r}")
@@ -78,10 +79,16 @@ class Course:
     @classmethod
     def from_settings(cls, root: Path | None = None, directory: Path | None = None) -> "Course":
         settings = load_settings(root)
+        grading = grading_settings(settings.root / "settings.ini")
+        known = {m.slug for m in all_modules(settings.root)}
+        unknown = sorted(set(grading["due"]) - known)
+        if unknown:
+            raise TitoError(f"settings.ini: [late] names no module {', '.join(unknown)} "
+                            f"(modules: {', '.join(sorted(known))})")
         return cls(root=settings.root, directory=Path(directory or settings.course_dir).resolve(),
                    cell_timeout=settings.cell_timeout, memory_limit_mb=settings.memory_limit_mb,
                    jobs=settings.effective_jobs, course_id=settings.course_id,
-                   **grading_settings(settings.root / "settings.ini"))
+                   **grading)
 
     # ---- paths -------------------------------------------------------------------------------
     @property

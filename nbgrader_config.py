@@ -26,3 +26,14 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.ExecutePreprocessor.timeout = _settings.getint("grading", "cell_timeout", fallback=30)
+
+# Submissions as instructors and students see them (feedback, the formgrader's submission view):
+# student HTML sanitised, hidden tests' code kept out of feedback, MathJax inlined (no CDN).
+from tito.core.sanitize import configure as _configure_views  # noqa: E402
+
+_configure_views(c)
+# Late submissions: nbgrader's AssignLatePenalties asks this plugin (settings.ini [late]).
+c.AssignLatePenalties.plugin_class = "tito.core.late.LatePenalty"
+c.LatePenalty.penalty_method = _settings.get("late", "penalty", fallback="none")
+c.LatePenalty.points_per_hour = _settings.getfloat("late", "points_per_hour", fallback=1.0)
+c.CourseDirectory.max_file_size = 1024 * _settings.getint("grading", "max_submission_mb", fallback=32)

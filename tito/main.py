@@ -38,5 +38,7 @@ def main() -> None:
     try:
         app(standalone_mode=True)
     except TitoError as err:
-        err_console.print(f"[bold red]error:[/] {err}", soft_wrap=True)
+        from rich.markup import escape
+
+        err_console.print(f"[bold red]error:[/] {escape(str(err))}", soft_wrap=True)   # text, not markup
         sys.exit(2)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -107,15 +108,18 @@ def collect(modules: Optional[List[str]] = ModulesArg, all_: bool = AllOpt,
     if exchange or not from_:
         return _exchange_collect(chosen, course, exchange, from_)
     result = run(course, chosen, from_)
-    table = Table(title=f"collected from {from_}")
+    table = Table(title=escape(f"collected from {from_}"))
     table.add_column("student")
     table.add_column("submitted as")
     for student, path in result.imported:
-        table.add_row(student, str(path.relative_to(course.directory)))
+        table.add_row(escape(student), escape(str(path.relative_to(course.directory))))
     console.print(table)
+    for path, reason in result.kept:
+        console.print(f"[yellow]-[/] {escape(repr(str(path))[1:-1])}: {escape(reason)}", soft_wrap=True)
     for path, reason in result.problems:
-        console.print(f"[red]✗[/] {path}: {reason}", soft_wrap=True)
-    console.print(f"{len(result.imported)} submission(s) imported, {len(result.problems)} file(s) not imported.")
+        console.print(f"[red]✗[/] {escape(repr(str(path))[1:-1])}: {escape(reason)}", soft_wrap=True)
+    console.print(f"{len(result.imported)} submission(s) imported, {len(result.problems)} file(s) not imported"
+                  + (f", {len(result.kept)} already collected or older." if result.kept else "."))
     if result.problems:
         raise typer.Exit(1)
 
@@ -134,39 +138,59 @@ def autograde(modules: Optional[List[str]] = ModulesArg, all_: bool = AllOpt,
 
     Example: tito nbgrader autograde 01 --jobs 4 --timeout 30
     """
-    from tito.core.autograde import autograde as run
+    from tito.core.autograde import Interrupted, autograde as run
 
     chosen, course = registry.select(modules, all_), _course()
     if memory:
         course.memory_limit_mb = memory
+    empty = [m.slug for m in chosen if not course.submitted_students(m)]
+    if len(empty) == len(chosen):
+        raise fail(escape(f"nothing to grade: no submissions collected for {', '.join(empty)} in "
+                          f"{course.directory / 'submitted'}. Collect them first: "
+                          f"tito nbgrader collect {chosen[0].slug} --from DIR"))
     failures, partial = [], {}
     table = Table(title="autograde")
     for column in ("module", "student", "score", "notes"):
         table.add_column(column, overflow="fold")
     start = time.perf_counter()
+    interrupted = None
     for module in chosen:
+        if module.slug in empty:
+            table.add_row(module.slug, "–", "–", "no submissions collected")
+            continue
         total = len([s for s in course.submitted_students(module) if not student or s in student])
         with _progress() as progress:
             task = progress.add_task(f"grading {module.slug}", total=total)
-            outcomes = run(course, module, students=student, jobs=jobs, timeout=timeout, force=force,
-                           progress=lambda outcome: progress.advance(task), cluster=cluster or course.cluster or None)
+            try:
+                outcomes = run(course, module, students=student, jobs=jobs, timeout=timeout, force=force,
+                               progress=lambda outcome: progress.advance(task),
+                               cluster=cluster or course.cluster or None)
+            except Interrupted as stop:
+                outcomes, interrupted = stop.outcomes, module.slug
         for o in outcomes:
             if o.isolation.get("partial"):
                 partial.setdefault(o.isolation["partial"], o.student)
             if not o.graded:
                 failures.append((module.slug, o.student, o.reason))
             score = f"{o.score:g}/{o.max_score:g}" if o.graded or o.max_score else "–"
-            note = "; ".join(([f"[red]not graded: {o.reason}[/]"] if not o.graded else []) +
-                             (["already graded (--force regrades)"] if o.skipped else []) + o.notes)
-            table.add_row(module.slug, o.student, score, note)
+            # student content (grade ids, reasons) is printed as text, never as rich markup
+            note = "; ".join(([f"[red]not graded: {escape(o.reason)}[/]"] if not o.graded else []) +
+                             (["already graded (--force regrades)"] if o.skipped else []) +
+                             [escape(n) for n in o.notes])
+            table.add_row(module.slug, escape(o.student), score, note)
+        if interrupted:
+            break
     console.print(table)
+    if interrupted:
+        raise fail(f"interrupted while grading {interrupted}: the submissions listed were graded and kept; "
+                   "run the same command again to grade the rest.")
     console.print(f"Graded in {time.perf_counter() - start:.1f} s; gradebook {course.gradebook_path}")
     if partial:
         console.print("[yellow]![/] File isolation is partial: submissions could reach files outside their "
                       f"scratch folder ({'; '.join(partial)}).", soft_wrap=True)
     if failures:
         for slug, who, reason in failures:
-            console.print(f"[red]✗[/] {slug} {who}: {reason}", soft_wrap=True)
+            console.print(f"[red]✗[/] {slug} {escape(who)}: {escape(reason)}", soft_wrap=True)
         raise fail(f"{len(failures)} submission(s) could not be graded (the others were).")
 
 
@@ -190,7 +214,8 @@ def feedback(modules: Optional[List[str]] = ModulesArg, all_: bool = AllOpt,
             results = run(course, module, student)
         for who, html, error in results:
             bad += html is None
-            table.add_row(module.slug, who, str(html.relative_to(course.directory)) if html else f"[red]{error}[/]")
+            table.add_row(module.slug, escape(who), escape(str(html.relative_to(course.directory))) if html
+                          else f"[red]{escape(error)}[/]")
     console.print(table)
     if bad:
         raise fail(f"{bad} feedback file(s) could not be written")
@@ -213,7 +238,7 @@ def report(output: Path = typer.Option(Path("grades.csv"), "--output", "-o", hel
     for column in ("assignment", "student_id", "score", "max_score"):
         table.add_column(column)
     for row in rows[:40]:
-        table.add_row(row["assignment"], row["student_id"], row["score"], row["max_score"])
+        table.add_row(*(escape(str(row[k])) for k in ("assignment", "student_id", "score", "max_score")))
     console.print(table)
     if len(rows) > 40:
         console.print(f"… {len(rows) - 40} more rows in {output}")
@@ -255,6 +280,40 @@ def _exchange_feedback(chosen, course, students) -> None:
 
     released = run(course, chosen, students)
     console.print(f"[green]✓[/] feedback released through the exchange for {len(released)} submission(s)")
+
+
+students_app = typer.Typer(no_args_is_help=True, help="The course roster in the gradebook (names for the "
+                           "formgrader and the grade report).\n\nExample: tito nbgrader students import roster.csv")
+app.add_typer(students_app, name="students")
+
+
+@students_app.command("import")
+def students_import(roster: Path = typer.Argument(..., help="CSV with columns student_id, first_name, last_name, email.")) -> None:
+    """Add or update students from a CSV roster (nbgrader's columns); a bad or duplicate row stops
+    the import with its line number, and nothing is changed.
+
+    Example: tito nbgrader students import roster.csv
+    """
+    from tito.core.course import import_roster
+
+    added, updated = import_roster(_course(), roster)
+    console.print(f"{len(added)} student(s) added, {len(updated)} updated from {escape(str(roster))}.")
+
+
+@students_app.command("list")
+def students_list() -> None:
+    """Every student in the gradebook, with the name the formgrader shows.
+
+    Example: tito nbgrader students list
+    """
+    course = _course()
+    table = Table(title=f"students in {course.gradebook_path}")
+    for column in ("student_id", "last_name", "first_name", "email"):
+        table.add_column(column)
+    with course.gradebook() as gb:
+        for s in gb.students:
+            table.add_row(*(escape(str(v or "")) for v in (s.id, s.last_name, s.first_name, s.email)))
+    console.print(table)
 
 
 def register(root: typer.Typer) -> None:

@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,11 +68,24 @@ def rebuild(submission, source, release) -> tuple[nbformat.NotebookNode, list[st
     reference = {(_meta(c).get("grade_id")): c for c in source.cells if _meta(c).get("grade_id")}
     released = {(_meta(c).get("grade_id")): c for c in release.cells if _meta(c).get("grade_id")}
     order = [_meta(c)["grade_id"] for c in source.cells if _meta(c).get("grade_id")]
-    cells, seen = [], set()
-    for cell in submission.cells:
+    # A test cell pasted more than once: the last copy is the one that runs (a copy pasted above
+    # the answer would otherwise test code that isn't defined yet).
+    last = {}
+    for i, cell in enumerate(submission.cells):
         gid = _meta(cell).get("grade_id")
-        if gid is None:
+        if isinstance(gid, str) and gid in reference and _is_protected(reference[gid]):
+            last[gid] = i
+    cells, seen = [], set()
+    for i, cell in enumerate(submission.cells):
+        gid = _meta(cell).get("grade_id")
+        if not isinstance(gid, str) or not gid:
+            if "nbgrader" in cell.metadata:        # nbgrader metadata without a usable grade_id
+                notes.append("a cell with nbgrader metadata but no grade_id ran as ordinary code")
+                cell.metadata.pop("nbgrader", None)
             cells.append(cell)
+            continue
+        if gid in last and i != last[gid]:
+            notes.append(f"a copy of test cell {gid!r} was dropped (the test runs once, where its last copy is)")
             continue
         if gid not in reference:
             notes.append(f"cell {gid!r} is not part of this assignment; it ran ungraded")
@@ -118,7 +131,10 @@ def rebuild(submission, source, release) -> tuple[nbformat.NotebookNode, list[st
     return nb, notes
 
 
-def _read_notebook(path: Path) -> nbformat.NotebookNode:
+def _read_notebook(path: Path, limit: int | None = None) -> nbformat.NotebookNode:
+    if limit is not None and path.stat().st_size > limit:
+        raise ValueError(f"{path.stat().st_size / 2**20:.1f} MiB, over the {limit / 2**20:g} MiB limit "
+                         "(settings.ini [grading] max_submission_mb): not read")
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")
@@ -246,7 +262,23 @@ def _scores(course: Course, module: Module, student: str) -> tuple[float, float,
 
 
 def _already_graded(course: Course, module: Module, student: str) -> bool:
-    if not course.autograded_notebook(module, student).is_file():
+    """Graded, and from the submission that is in submitted/ now (as nbgrader does, by comparing
+    timestamp.txt): a newer submission collected after grading is graded again."""
+    graded = course.autograded_notebook(module, student)
+    if not graded.is_file():
+        return False
+    submitted = course.submitted_notebook(module, student)
+    stamps = [p.parent / "timestamp.txt" for p in (submitted, graded)]
+    try:
+        if stamps[0].read_bytes() != stamps[1].read_bytes():
+            return False
+    except OSError:
+        if stamps[0].is_file() or stamps[1].is_file():
+            return False
+    try:
+        if submitted.stat().st_mtime > graded.stat().st_mtime:
+            return False
+    except OSError:
         return False
     try:
         with course.gradebook() as gb:
@@ -270,6 +302,9 @@ def autograde(course: Course, module: Module, students: list[str] | None = None,
         from tito.core.course import generate
 
         generate(course, module)
+    from tito.core.course import sync_due_date
+
+    sync_due_date(course, module)
     source = nbformat.read(source_path, as_version=4)
     release = nbformat.read(release_path, as_version=4)
     jobs = max(1, int(jobs or course.jobs))
@@ -304,7 +339,7 @@ def autograde(course: Course, module: Module, students: list[str] | None = None,
                 progress(outcome)
             continue
         try:
-            submitted = _read_notebook(course.submitted_notebook(module, student))
+            submitted = _read_notebook(course.submitted_notebook(module, student), course.max_submission_mb * 2**20)
             nb, outcome.notes = rebuild(submitted, source, release)
             resources = _resources(course, module, student)
             _start_submission(course, module, student)
@@ -319,21 +354,34 @@ def autograde(course: Course, module: Module, students: list[str] | None = None,
             continue
         pending.append((student, nb))
 
-    if client is not None:
-        from tito.core.cluster import run_on_cluster
+    # Ctrl-C (SIGINT) sets `stop` instead of raising mid-write: the queue is cancelled, running
+    # sandboxes are stopped, what was graded stays graded, and Interrupted tells the caller.
+    stop = threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        if client is not None:
+            from tito.core.cluster import run_on_cluster
 
-        answers = run_on_cluster(client, job, pending, wall_clock + 60)
-    else:
-        answers = _run_locally(job, pending, jobs, wall_clock + 60)
-    for student, answer in answers:
-        _finish(course, module, outcomes[student], answer)
-        if progress:
-            progress(outcomes[student])
+            answers = run_on_cluster(client, job, pending, wall_clock + 60, stop)
+        else:
+            answers = _run_locally(job, pending, jobs, wall_clock + 60, stop)
+        for student, answer in answers:
+            _record(course, module, outcomes[student], answer)
+            if progress:
+                progress(outcomes[student])
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if stop.is_set():
+        raise Interrupted([o for o in (outcomes[s] for s in sorted(outcomes)) if o.graded or o.reason])
     return [outcomes[s] for s in sorted(outcomes)]
 
 
-def _run_locally(job: dict, pending: list, jobs: int, limit: float):
-    """Yield `(student, answer)` as the local sandbox workers (`jobs` in parallel) finish them."""
+def _run_locally(job: dict, pending: list, jobs: int, limit: float, stop: threading.Event):
+    """Yield `(student, answer)` as the local sandbox workers (`jobs` in parallel) finish them;
+    once `stop` is set, the queue is cancelled and running workers are killed."""
     workers = [Worker() for _ in range(min(jobs, len(pending)) or 1)]
     free = list(workers)
     lock = threading.Lock()
@@ -349,12 +397,48 @@ def _run_locally(job: dict, pending: list, jobs: int, limit: float):
 
     try:
         with ThreadPoolExecutor(max_workers=len(workers)) as pool:
-            futures = [pool.submit(execute, item) for item in pending]
-            for future in as_completed(futures):
-                yield future.result()
+            futures = {pool.submit(execute, item) for item in pending}
+            while futures and not stop.is_set():
+                done, futures = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in done:                  # finished ones are kept, even after Ctrl-C
+                    yield future.result()
+            if stop.is_set():
+                for future in futures:
+                    future.cancel()
+                for worker in workers:
+                    if worker.process is not None:
+                        _kill_group(worker.process.pid)
     finally:
         for worker in workers:
             worker.close()
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during autograde: `outcomes` are the submissions finished before it."""
+
+    def __init__(self, outcomes: list[Outcome]):
+        super().__init__("interrupted")
+        self.outcomes = outcomes
+
+
+def _record(course: Course, module: Module, outcome: Outcome, answer: dict | None) -> None:
+    """_finish for one submission, which fails for that student alone (a notebook whose
+    outputs nbgrader can't score, e.g. a test cell showing a number above its points), then
+    settings.ini's late-submission rule."""
+    from tito.core.course import apply_late_penalty
+
+    try:
+        _finish(course, module, outcome, answer)
+    except Exception as err:
+        outcome.graded = False
+        outcome.reason = f"its grades could not be recorded: {type(err).__name__}: {str(err)[:200]}"
+        _zero(course, module, outcome.student)
+        outcome.score, outcome.max_score, _ = _scores(course, module, outcome.student)
+        return
+    if outcome.graded:
+        late = apply_late_penalty(course, module, outcome.student)
+        if late:
+            outcome.notes.append(late)
 
 
 def _finish(course: Course, module: Module, outcome: Outcome, answer: dict | None) -> None:

@@ -77,26 +77,32 @@ def connect(address: str):
                         "or leave --cluster (and settings.ini [grading] cluster) empty to grade locally.")
 
 
-def run_on_cluster(client, job: dict, pending: list, limit: float):
+def run_on_cluster(client, job: dict, pending: list, limit: float, stop: threading.Event | None = None):
     """Yield `(student, answer)` for each `(student, notebook)` in `pending`, in the order they
     finish on the cluster (`client` from `connect`, closed at the end); a task the cluster lost
-    gives `answer = {"status": {"error": why}}`."""
+    gives `answer = {"status": {"error": why}}`. Once `stop` is set, the rest is cancelled."""
     import nbformat
-    from distributed import as_completed
 
+    stop = stop or threading.Event()
     futures = {}
     try:
         for student, nb in pending:
             key = f"tito-grade-{student}-{uuid.uuid4().hex[:8]}"
             future = client.submit(grade_task, job, nbformat.writes(nb), limit, key=key, pure=False)
             futures[future] = student
-        for future in as_completed(list(futures), loop=client.loop):
-            student = futures[future]
-            try:
-                answer = future.result()
-            except Exception as err:        # KilledWorker after the retries, or a broken worker install
-                answer = {"status": {"error": f"the cluster could not grade it ({type(err).__name__}: {err})"}}
-            yield student, answer
+        remaining = set(futures)
+        while remaining and not stop.is_set():
+            done = [future for future in remaining if future.done()]
+            if not done:
+                stop.wait(0.2)
+                continue
+            for future in done:
+                remaining.discard(future)
+                try:
+                    answer = future.result()
+                except Exception as err:    # KilledWorker after the retries, or a broken worker install
+                    answer = {"status": {"error": f"the cluster could not grade it ({type(err).__name__}: {err})"}}
+                yield futures[future], answer
     finally:
         for future in futures:
             future.cancel()

@@ -10,7 +10,10 @@ JUPYTER_CONFIG_PATH (it is never written into the workspace):
   (same origin) in its iframe. A server whose policy is `frame-ancestors 'none'` (JupyterHub's
   single-user default since 4.1) shows a blank formgrader tab;
 - in a student workspace the instructor-only parts of nbgrader (formgrader, create assignment,
-  course and assignment lists) are switched off; Validate stays.
+  course and assignment lists) are switched off; Validate stays;
+- in the course repository tito's guard loads after the formgrader (tito/core/formgrader.py):
+  its Generate / Autograde / Feedback / Release buttons go through tito (sandbox, leak check),
+  exchange Collect is refused with the tito command, and submissions render sanitised.
 
 Kernels, terminals and `!tito ...` cells started by this server see TINYTORCH_ROOT and have the
 workspace first on PYTHONPATH, so `import tinytorch` is the workspace's own package.
@@ -90,6 +93,9 @@ def server_config(root: Path, instructor: bool) -> dict:
         "nbgrader.server_extensions.validate_assignment": True,
     }
     extensions.update({name: instructor for name in NBGRADER_INSTRUCTOR_SERVER})
+    # loaded after nbgrader's (extensions load in name order): the formgrader's buttons go through
+    # tito and its submission view is sanitised (tito/core/formgrader.py)
+    extensions["tito.core.formgrader"] = instructor
     return {
         "ServerApp": {
             "ip": HOST,

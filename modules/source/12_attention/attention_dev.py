@@ -64,7 +64,8 @@ SHOW = __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING")  # dem
 #| export
 def _constant_max(x, axis):
     """Each slice's maximum along `axis` as a constant Tensor (kept axis), for shifting."""
-    return Tensor(np.asarray(x).max(axis=axis, keepdims=True))
+    top = np.asarray(x).max(axis=axis, keepdims=True)
+    return Tensor(top, dtype=top.dtype)
 
 
 def softmax(x, axis=-1):
@@ -149,10 +150,10 @@ def masked_fill(x, keep, value):
     if keep.dtype != np.bool_:
         raise ValueError(f"the mask must be boolean (True = keep), got dtype {keep.dtype}")
     dtype = x.dtype if x.dtype.kind == "f" else np.float32
-    # TODO: return x * Tensor(keep as 0/1 of `dtype`) + Tensor(np.where(keep, 0, value) as `dtype`).
+    # TODO: return x * Tensor(keep, dtype=dtype) (0/1 numbers) + Tensor(np.where(keep, 0, value), dtype=dtype).
     ### BEGIN SOLUTION
-    ones = Tensor(keep.astype(dtype))
-    fill = Tensor(np.where(keep, 0, value).astype(dtype))
+    ones = Tensor(keep, dtype=dtype)
+    fill = Tensor(np.where(keep, 0, value), dtype=dtype)
     return x * ones + fill
     ### END SOLUTION
 

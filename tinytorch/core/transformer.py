@@ -103,7 +103,7 @@ class GELU:
         x = x if isinstance(x, Tensor) else Tensor(x)
         # TODO: the formula above.
         ### BEGIN SOLUTION
-        inner = (x + x ** 3 * 0.044715) * math.sqrt(2.0 / math.pi)
+        inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
         return x * 0.5 * (np.tanh(inner) + 1.0)
         ### END SOLUTION
 

@@ -270,8 +270,8 @@ assert np.allclose(np.asarray(pos.weight.grad)[:2], 3) and np.allclose(np.asarra
 #
 # $$P_{pos,\,2i} = \sin\!\left(\frac{pos}{10000^{2i/d}}\right) \qquad P_{pos,\,2i+1} = \cos\!\left(\frac{pos}{10000^{2i/d}}\right)$$
 #
-# The first columns turn fast (a full turn every 6 positions), the last ones slowly (10000 × 2π
-# positions a turn), like the hands of a clock. Two positions a fixed distance apart are related by
+# The first columns turn fast (a full turn every 6 positions), the last ones slowly (almost
+# 10000 × 2π positions a turn), like the hands of a clock. Two positions a fixed distance apart are related by
 # the same rotation wherever they are, which makes relative distance easy to read off.
 # `sinusoidal_positions(max_length, d)` returns the `(max_length, d)` table as a float32 `Tensor`
 # (for an odd `d` the last column is a sine without its cosine).

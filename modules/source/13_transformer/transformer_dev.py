@@ -222,7 +222,8 @@ except ValueError:
 #
 # $$\operatorname{GELU}(x) \approx \tfrac12\,x\left(1 + \tanh\!\left(\sqrt{2/\pi}\,\bigl(x + 0.044715\,x^3\bigr)\right)\right)$$
 #
-# Written with `np.tanh` and `** 3` on the Tensor itself, module 07 differentiates it.
+# Written with `np.tanh` and products on the Tensor itself, module 07 differentiates it. (`x * x * x`
+# is several times faster than `x ** 3`, which NumPy computes with the general `pow` function.)
 
 # %% nbgrader={"grade": false, "grade_id": "gelu", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -233,7 +234,7 @@ class GELU:
         x = x if isinstance(x, Tensor) else Tensor(x)
         # TODO: the formula above.
         ### BEGIN SOLUTION
-        inner = (x + x ** 3 * 0.044715) * math.sqrt(2.0 / math.pi)
+        inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
         return x * 0.5 * (np.tanh(inner) + 1.0)
         ### END SOLUTION
 

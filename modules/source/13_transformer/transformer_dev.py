@@ -646,8 +646,8 @@ for bad in (dict(temperature=0), dict(top_k=0), dict(max_new_tokens=-1)):
 # shared machine are noisy; the shape of the curves is what matters.
 
 # %%
-def time_generation(model, lengths, use_cache, repeats=2):
-    """Median seconds to generate each number of tokens in `lengths` from a one-token prompt."""
+def time_generation(model, lengths, use_cache, repeats=1):
+    """Seconds (median of `repeats` runs) to generate each number of tokens in `lengths` from a one-token prompt."""
     seconds = []
     for n in lengths:
         runs = []

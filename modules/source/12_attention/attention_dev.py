@@ -46,7 +46,7 @@ SHOW = __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING")  # dem
 #
 # $$\operatorname{softmax}(x)_i = \frac{e^{x_i}}{\sum_j e^{x_j}}$$
 #
-# In float32, `np.exp(89.0)` is already `inf`, and `inf / inf` is `nan`. The cure: softmax does not
+# In float32, `np.exp(np.float32(89))` is already `inf`, and `inf / inf` is `nan`. The cure: softmax does not
 # change when the same number is subtracted from every score (it cancels between numerator and
 # denominator), so subtract each row's maximum first. The largest exponent is then `e⁰ = 1`, and
 # nothing overflows. (A very negative score underflows to 0, which is the right answer.)

@@ -42,6 +42,6 @@ def test_missed_target_exits_nonzero_without_banner(tmp_path, repo_root):
 def test_milestone_list_and_unknown_name():
     listing = run_tito("milestone", "list")
     assert listing.returncode == 0
-    assert "01_digits_mlp" in listing.stdout and "02_digits_cnn" in listing.stdout
+    assert "01_digits_mlp" in listing.stdout and "02_digits_cnn" in listing.stdout and "03_tiny_gpt" in listing.stdout
     unknown = run_tito("milestone", "run", "99")
-    assert unknown.returncode == 2 and "Valid milestones: 01_digits_mlp, 02_digits_cnn" in unknown.stderr
+    assert unknown.returncode == 2 and "Valid milestones: 01_digits_mlp, 02_digits_cnn, 03_tiny_gpt" in unknown.stderr

@@ -1,6 +1,8 @@
 """The tito CLI as a user meets it: help, module names, errors."""
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 
@@ -88,3 +90,54 @@ def test_doctor_sees_tools_and_extensions():
     assert run.returncode == 0, run.stdout + run.stderr
     for name in ("nbgrader", "jupytext", "nbdev", "jupyterlab", "nbgrader formgrader (server)"):
         assert name in run.stdout
+
+
+def test_no_spinner_without_a_terminal(scratch_project):
+    """`!tito test 00` in a notebook: stdout is a pipe but FORCE_COLOR is set (ipykernel sets it)."""
+    env = {**os.environ, "FORCE_COLOR": "1", "TERM": "xterm-color", "COLUMNS": "200"}
+    env.pop("NO_COLOR", None)
+    env.pop("TINYTORCH_ROOT", None)
+    run = subprocess.run([sys.executable, "-m", "tito", "status", "--no-tests"], cwd=scratch_project, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "\x1b[?25l" not in run.stdout and "⠋" not in run.stdout
+
+
+def test_tito_test_says_when_the_source_is_newer_than_the_package(scratch_project):
+    source = scratch_project / "modules" / "source" / "00_setup" / "setup_dev.py"
+    warning = "modules/source/00_setup/setup_dev.py is newer than tinytorch/core/setup.py"
+    text = source.read_text(encoding="utf-8")
+    source.write_text(text.replace("#| export\n", "#| export\nCHANGED = 1\n", 1), encoding="utf-8")
+    run = run_tito("test", "00", cwd=scratch_project)
+    assert warning in run.stdout and "tito export 00" in run.stdout, run.stdout
+    assert run_tito("export", "00", cwd=scratch_project).returncode == 0
+    assert warning not in run_tito("test", "00", cwd=scratch_project).stdout
+    os.utime(source)                                    # saved again, no change: nothing to say
+    assert warning not in run_tito("test", "00", cwd=scratch_project).stdout
+
+
+@pytest.mark.parametrize("command", [["nbgrader", "generate", "00"], ["nbgrader", "release", "00", "--to", "ws"],
+                                     ["export", "00"]], ids=" ".join)
+def test_a_broken_source_is_one_line_per_problem(scratch_project, command):
+    source = scratch_project / "modules" / "source" / "00_setup" / "setup_dev.py"
+    source.write_text(source.read_text(encoding="utf-8").replace("#| export\n", "#| export\nx = = 1\n", 1),
+                      encoding="utf-8")
+    run = run_tito(*command, cwd=scratch_project)
+    out = run.stdout + run.stderr
+    assert run.returncode in (1, 2) and "Traceback" not in out, out
+    assert re.search(r"setup_dev\.py:\d+: syntax error: invalid syntax: x = = 1", out), out
+    assert len(out.strip().splitlines()) <= 3, out
+    assert not (scratch_project / "ws").exists()
+
+
+def test_doctor_advice_keeps_its_brackets(tmp_path):
+    """A missing tool gets advice that can help (`pip install -e "ROOT[dev]"`, brackets and all)."""
+    project = tmp_path / "project"
+    (project / "modules" / "source").mkdir(parents=True)
+    (project / "settings.ini").write_text("[course]\nid = demo\n", encoding="utf-8")
+    (project / "pyproject.toml").write_text('[project]\nname = "demo"\ndependencies = ["numpy", '
+                                            '"tinytorch-no-such-tool>=1"]\n', encoding="utf-8")
+    run = run_tito("doctor", cwd=project)
+    assert run.returncode == 1
+    assert "tinytorch-no-such-tool" in run.stdout and "not installed" in run.stdout
+    assert f'pip install -e "{project}[dev]"' in run.stdout, run.stdout

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from tito.core.console import console, fail
-from tito.core.settings import find_root, load_settings
+from tito.core.settings import find_root, load_settings, require_course_repo
 
 book_app = typer.Typer(
     help="The course book: one chapter per module, built offline with Jupyter Book.\n\n"
@@ -32,6 +32,7 @@ def build(edition: Optional[str] = EditionOpt,
     """
     from tito.core import book as course_book
 
+    require_course_repo("tito book build")
     root = find_root()
     edition = course_book.check_edition(edition or load_settings(root).book_edition)
     console.print(f"Building the {edition} edition of the book…")

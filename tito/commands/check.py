@@ -9,9 +9,9 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from tito.core import registry
-from tito.core.console import console
+from tito.core.console import console, on_terminal
 from tito.core.options import AllOpt, ModulesArg
-from tito.core.settings import load_settings
+from tito.core.settings import load_settings, require_course_repo
 
 
 
@@ -26,11 +26,12 @@ def check(
     """
     from tito.core.checks import CheckResult, check_module
 
+    require_course_repo("tito check", "Test your notebooks with `tito test NN`.")
     chosen = registry.select(modules, all_)
     workers = jobs if jobs > 0 else load_settings().effective_jobs
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with Progress(*columns, console=console, transient=True, disable=not on_terminal()) as progress:
         task = progress.add_task("checking modules", total=len(chosen))
 
         # Processes, not threads: nbgrader's converters change the working directory of the

@@ -88,11 +88,25 @@ def run(name: str = typer.Argument(..., metavar="MILESTONE", help="Number, name 
     import subprocess
     import sys
 
+    from tito.core.stubs import unfinished_module
+
     milestone = resolve(name)
     console.print(f"[bold]Milestone {milestone.number:02d}[/] — {milestone.title}")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    code = subprocess.call([sys.executable, str(milestone.script)], cwd=milestone.folder, env=env)
+    # The script's stderr is passed through as it comes, and kept, so a stub it ran into is named.
+    process = subprocess.Popen([sys.executable, str(milestone.script)], cwd=milestone.folder, env=env,
+                               stderr=subprocess.PIPE, text=True, errors="replace")
+    tail: list[str] = []
+    for line in process.stderr:
+        sys.stderr.write(line)
+        tail = (tail + [line])[-200:]
+    code = process.wait()
     if code:
+        stub = next((line.strip() for line in reversed(tail) if unfinished_module(line)), None)
+        if stub:
+            slug = unfinished_module(stub)
+            raise fail(f"milestone {milestone.slug} needs module {slug}, which is not finished: "
+                       f"{stub.removeprefix('NotImplementedError: ')}", code=code)
         raise fail(f"milestone {milestone.slug} did not reach its target (exit code {code})", code=code)
 
 

@@ -24,7 +24,9 @@ app = typer.Typer(no_args_is_help=True, help="Instructor pipeline: generate, rel
 
 def _course():
     from tito.core.course import Course
+    from tito.core.settings import require_course_repo  # (helper "student") not in a student workspace
 
+    require_course_repo("tito nbgrader")
     return Course.from_settings()
 
 

@@ -5,7 +5,7 @@ import typer
 from rich.table import Table
 
 from tito.core import registry
-from tito.core.console import console
+from tito.core.console import console, status as spinner
 
 
 def status(
@@ -40,13 +40,13 @@ def status(
         if not run_tests_:
             tests = "–"
         elif in_workspace:
-            with console.status(f"validating {module.notebook_name}…"):
+            with spinner(f"validating {module.notebook_name}…"):
                 check = validate(module, timeout=load_settings().cell_timeout)
             tests = "[green]all pass[/]" if check.passed else f"[red]{len(check.failures)} failing[/]"
         elif not module.tests.is_file():
             tests = "[red]missing[/]"
         else:
-            with console.status(f"testing {module.slug}…"):
+            with spinner(f"testing {module.slug}…"):
                 run = run_tests(module)
             tests = f"[green]{run.summary}[/]" if run.passed else f"[red]{run.summary}[/]"
         table.add_row(f"{module.number:02d}", module.name, where, exported, fresh, tests)

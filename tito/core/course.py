@@ -132,6 +132,8 @@ def generate(course: Course, module: Module) -> Generated:
     if not result.get("success") or not release.is_file():
         raise TitoError(f"nbgrader generate_assignment failed for {module.slug}:\n"
                         f"{result.get('error') or ''}{result.get('log') or ''}".strip())
+    from tito.core.stubs import name_stubs  # (helper "student") stubs that name their function and module
+    name_stubs(release, module.slug)
     graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
     return Generated(module, source, release, len(nb.cells), len(graded),
                      sum(float(c.metadata["nbgrader"].get("points", 0)) for c in graded))

@@ -75,6 +75,8 @@ def export(modules: list[Module]) -> list[ExportResult]:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(result.text)
             os.replace(tmp, result.target)
+        else:   # current as of now: `stale_modules` needn't re-render a source saved before this export
+            os.utime(result.target)
     return results
 
 
@@ -87,3 +89,22 @@ def _ensure_package(folder: Path, package_root: Path) -> None:
             init.write_text("", encoding="utf-8")
         if parent == package_root:
             break
+
+
+def stale_modules(modules: list[Module]) -> list[tuple[Module, Path, Path]]:
+    """(module, source, package file) for each module whose source was saved after its package
+    file and no longer exports to it. The modification time is only the quick filter; what
+    counts is the content, so a touched but unchanged source is not reported."""
+    stale = []
+    for module in modules:
+        target = module.package_file()
+        if target is None or not target.is_file() or not module.source.is_file():
+            continue
+        if module.source.stat().st_mtime <= target.stat().st_mtime:
+            continue
+        try:
+            if render(module).text != target.read_text(encoding="utf-8"):
+                stale.append((module, module.source, target))
+        except SourceError:
+            stale.append((module, module.source, target))   # a broken source is newer than its package too
+    return stale

@@ -51,6 +51,10 @@ NBGRADER_INSTRUCTOR_PLUGINS = (
 # JupyterLab's news feed asks to fetch announcements from the internet; a course machine may be offline.
 ALWAYS_DISABLED_PLUGINS = ("@jupyterlab/apputils-extension:announcements",)
 REQUIRED_LABEXTENSIONS = ("@jupyter/nbgrader", "jupyterlab-jupytext")
+# In the course repository a module source `NN_name/name_dev.py` opens as a notebook on a double
+# click (jupytext's viewer). JupyterLab chooses viewers per file type, and `.py` is one type, so
+# every `.py` file there opens as a notebook; right-click → Open With → Editor shows the text.
+INSTRUCTOR_SETTINGS = {"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}
 
 
 def is_course_repo(root: Path) -> bool:
@@ -105,6 +109,24 @@ def page_config(instructor: bool) -> dict:
     if not instructor:
         disabled.update({plugin: True for plugin in NBGRADER_INSTRUCTOR_PLUGINS})
     return {"disabledExtensions": disabled}
+
+
+def write_settings_overrides(folder: Path, overrides: dict) -> None:
+    """JupyterLab's default settings (`overrides.json` in its app settings folder): the installed
+    overrides, if any, with ours on top. Users' own settings still win over both."""
+    default = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings"
+    folder.mkdir(parents=True, exist_ok=True)
+    merged: dict = {}
+    if (default / "overrides.json").is_file():
+        try:
+            merged = json.loads((default / "overrides.json").read_text(encoding="utf-8"))
+        except ValueError:
+            merged = {}
+    if (default / "overrides.d").is_dir():
+        shutil.copytree(default / "overrides.d", folder / "overrides.d", dirs_exist_ok=True)
+    for plugin, values in overrides.items():
+        merged.setdefault(plugin, {}).update(values)
+    (folder / "overrides.json").write_text(json.dumps(merged, indent=2), encoding="utf-8")
 
 
 def missing_labextensions() -> list[str]:
@@ -169,6 +191,8 @@ class LabServer:
         command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.port={self.port}",
                    f"--IdentityProvider.token={self.token}", f"--log-level={self.log_level}",
                    f"--ServerApp.root_dir={self.root}"]
+        if self.instructor:
+            command.append(f"--LabApp.app_settings_dir={self._config_dir / 'app-settings'}")
         if self.isolated:
             command += [f"--LabApp.user_settings_dir={self._config_dir / 'user-settings'}",
                         f"--LabApp.workspaces_dir={self._config_dir / 'workspaces'}"]
@@ -210,6 +234,8 @@ class LabServer:
         (self._config_dir / "labconfig").mkdir()
         (self._config_dir / "labconfig" / "page_config.json").write_text(
             json.dumps(page_config(self.instructor), indent=2), encoding="utf-8")
+        if self.instructor:
+            write_settings_overrides(self._config_dir / "app-settings", INSTRUCTOR_SETTINGS)
         log = open(self.log_file, "ab") if self.log_file else None
         try:
             # Its own session: a Ctrl-C in the terminal reaches tito only, and tito shuts the

@@ -16,6 +16,8 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+from tito.core.settings import TitoError
+
 NBGRADER_KEYS = ("grade", "grade_id", "locked", "schema_version", "solution", "task")
 MARKERS = {
     "solution": ("### BEGIN SOLUTION", "### END SOLUTION"),
@@ -28,16 +30,22 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 
 @dataclass(frozen=True)
 class Problem:
+    """Where a source is broken. In a percent `.py` source `line` is the file's line; in a
+    notebook (a student's `.ipynb`) it is the line within cell number `cell`."""
     path: Path
     line: int
     reason: str
+    cell: int | None = None
+    cell_name: str = ""     # the cell's grade_id, when it has one
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.reason}"
+        name = f" ({self.cell_name})" if self.cell_name else ""
+        where = f"{self.path}: cell {self.cell}{name}, line {self.line}" if self.cell else f"{self.path}:{self.line}"
+        return f"{where}: {self.reason}"
 
 
-class SourceError(Exception):
-    """A module source that cannot be exported; carries every problem found."""
+class SourceError(TitoError):
+    """A module source that cannot be exported; carries every problem found (one line each)."""
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems
@@ -126,67 +134,80 @@ def check_notebook(nb, path: Path) -> list[Problem]:
     """Everything that would make nbdev or nbgrader fail or silently do the wrong thing."""
     path = Path(path)
     problems: list[Problem] = []
-    grade_ids: dict[str, int] = {}
+    grade_ids: dict[str, str] = {}
     has_export = False
 
-    for cell in nb.cells:
+    in_notebook = path.suffix == ".ipynb"
+
+    for index, cell in enumerate(nb.cells, start=1):
         line = cell.metadata.get("tito_line", 1)
         meta = cell.metadata.get("nbgrader")
         source = cell.source
+
+        def at(offset: int, reason: str) -> Problem:
+            """A problem `offset` lines into this cell (0: the cell itself)."""
+            if in_notebook:
+                return Problem(path, max(offset, 1), reason, cell=index,
+                               cell_name=str((meta or {}).get("grade_id") or ""))
+            return Problem(path, line + offset, reason)
+
         if cell.cell_type == "code":
             has_export |= bool(re.search(r"^#\|\s*export\b", source, re.MULTILINE))
             try:
                 ast.parse(_code_for_parser(source))
             except SyntaxError as err:
-                problems.append(Problem(path, line + (err.lineno or 1), f"syntax error: {err.msg}"))
+                lines = source.splitlines()
+                number = min(max(err.lineno or 1, 1), max(len(lines), 1))
+                shown = lines[number - 1].strip() if lines else ""
+                problems.append(at(number, f"syntax error: {err.msg}" + (f": {shown}" if shown else "")))
         for kind, (begin, end) in MARKERS.items():
             depth = 0
             for offset, text in enumerate(source.splitlines(), start=1):
                 stripped = text.strip()
                 if stripped == begin:
                     if depth:
-                        problems.append(Problem(path, line + offset, f"nested `{begin}`"))
+                        problems.append(at(offset, f"nested `{begin}`"))
                     depth += 1
                 elif stripped == end:
                     if not depth:
-                        problems.append(Problem(path, line + offset, f"`{end}` without `{begin}`"))
+                        problems.append(at(offset, f"`{end}` without `{begin}`"))
                     depth = max(depth - 1, 0)
             if depth:
-                problems.append(Problem(path, line, f"unbalanced {kind} markers: `{begin}` without `{end}`"))
+                problems.append(at(0, f"unbalanced {kind} markers: `{begin}` without `{end}`"))
         has_solution_markers = MARKERS["solution"][0] in source
         if meta is None:
             if has_solution_markers:
-                problems.append(Problem(path, line, "cell has `### BEGIN SOLUTION` but no nbgrader metadata "
+                problems.append(at(0, "cell has `### BEGIN SOLUTION` but no nbgrader metadata "
                                         'marking it a solution cell (nbgrader={"solution": true, ...})'))
             continue
         missing = [key for key in NBGRADER_KEYS if key not in meta]
         if missing:
-            problems.append(Problem(path, line, f"nbgrader metadata lacks {', '.join(missing)} "
+            problems.append(at(0, f"nbgrader metadata lacks {', '.join(missing)} "
                                     "(nbgrader rejects it as old metadata)"))
         grade_id = meta.get("grade_id")
         if grade_id in grade_ids:
-            problems.append(Problem(path, line, f"duplicate grade_id {grade_id!r} "
-                                    f"(first used at line {grade_ids[grade_id]})"))
+            problems.append(at(0, f"duplicate grade_id {grade_id!r} "
+                                    f"(first used at {grade_ids[grade_id]})"))
         elif grade_id:
-            grade_ids[grade_id] = line
+            grade_ids[grade_id] = f"cell {index}" if in_notebook else f"line {line}"
         if meta.get("grade") and not meta.get("points"):
-            problems.append(Problem(path, line, f"graded cell {grade_id!r} has no points"))
+            problems.append(at(0, f"graded cell {grade_id!r} has no points"))
         # (a student's .ipynb has had its markers replaced by nbgrader: nothing to check there)
         if meta.get("solution") and cell.cell_type == "code" and not has_solution_markers \
                 and path.suffix != ".ipynb":
-            problems.append(Problem(path, line, f"solution cell {grade_id!r} has no `### BEGIN SOLUTION` / "
+            problems.append(at(0, f"solution cell {grade_id!r} has no `### BEGIN SOLUTION` / "
                                     "`### END SOLUTION` markers (nbgrader would replace the whole cell, "
                                     "`#| export` line included)"))
         if has_solution_markers and not meta.get("solution"):
-            problems.append(Problem(path, line, f"cell {grade_id!r} has solution markers but is not marked "
+            problems.append(at(0, f"cell {grade_id!r} has solution markers but is not marked "
                                     '"solution": true'))
         if MARKERS["hidden tests"][0] in source and not meta.get("grade"):
-            problems.append(Problem(path, line, f"cell {grade_id!r} has hidden tests but is not a graded cell"))
+            problems.append(at(0, f"cell {grade_id!r} has hidden tests but is not a graded cell"))
 
     if has_export and default_exp(nb) is None:
         problems.append(Problem(path, 1, "cells are marked `#| export` but no `#| default_exp` names "
                                 "the package module (e.g. `#| default_exp core.tensor`)"))
-    return sorted(problems, key=lambda p: p.line)
+    return sorted(problems, key=lambda p: (p.cell or 0, p.line))
 
 
 def load_module_notebook(path: Path) -> nbformat.NotebookNode:

@@ -74,3 +74,19 @@ def load_settings(root: Path | None = None) -> Settings:
         jobs=get_int("grading", "jobs", 0),
         book_edition=edition,
     )
+
+
+def in_workspace(root: Path | None = None) -> bool:
+    """Is this a student workspace (`[workspace] student = true` in settings.ini, written by
+    `tito nbgrader release`)? Light: reads settings.ini only."""
+    parser = configparser.ConfigParser(inline_comment_prefixes=("#", ";"))
+    parser.read(Path(root or find_root()) / "settings.ini")
+    return parser.getboolean("workspace", "student", fallback=False)
+
+
+def require_course_repo(command: str, instead: str = "") -> None:
+    """Instructor-only commands (`tito check`, `tito nbgrader …`, `tito book build`) refuse, in
+    one line and before they write anything, to run in a student workspace."""
+    if in_workspace():
+        raise TitoError(f"`{command}` is for the course repository (it needs the module sources); "
+                        f"this folder is a student workspace.{' ' + instead if instead else ''}")

@@ -7,6 +7,7 @@ A workspace is a folder a student installs with `pip install -e DIR`:
     DIR/README.md                                 the three commands a student needs
     DIR/modules/source/NN_name/name_dev.ipynb     the student notebooks (solutions stubbed, no hidden tests)
     DIR/tito/                                     the tito CLI
+    DIR/milestones/NN_name/train.py               the milestones, run on the student's package
     DIR/tinytorch/                                exported from those notebooks: stubs raise NotImplementedError
 
 There are no `_dev.py` sources, so the registry takes each module's source to be the student's
@@ -30,7 +31,7 @@ from tito.core import exporter
 from tito.core.course import Course, _quiet, generate
 from tito.core.notebook import MARKERS, read_source
 from tito.core.registry import Module, all_modules
-from tito.core.settings import TitoError
+from tito.core.settings import TitoError, in_workspace
 
 MIN_SECRET = 12          # shorter lines (`return out`, `else:`) are too common to prove a leak
 MIN_NAMES = 3            # nor do lines with fewer names/numbers/strings (`except ValueError:`)
@@ -44,9 +45,7 @@ def _specific(text: str) -> bool:
 
 
 def is_workspace(root: Path) -> bool:
-    parser = configparser.ConfigParser(inline_comment_prefixes=("#", ";"))
-    parser.read(Path(root) / "settings.ini")
-    return parser.getboolean("workspace", "student", fallback=False)
+    return in_workspace(root)
 
 
 # ---- the leak check ---------------------------------------------------------------------------
@@ -183,6 +182,10 @@ tito test 01        # run the notebook's tests (nbgrader validate) against your 
 In JupyterLab, nbgrader's Validate button gives the same verdict as `tito test`. Later modules
 import your own earlier work (`from tinytorch.core.tensor import Tensor`), so export each module
 before moving on.
+
+When a test fails because an earlier function is still a stub, the error names it and the module
+to finish first. Once modules 00–09 pass, `tito milestone list` and `tito milestone run 01` train
+networks on your own package. `tito doctor` checks that everything is installed.
 """
 
 
@@ -245,6 +248,10 @@ def release(course: Course, modules: list[Module], destination: Path, force: boo
 
         shutil.copytree(Path(tito.__file__).resolve().parent, staging / "tito",
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
+        # The milestones train networks on the student's own package (`tito milestone run 01`).
+        if (root / "milestones").is_dir():
+            shutil.copytree(root / "milestones", staging / "milestones",
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
         # The package's hand-written parts (data files, support code) travel as they are; the
         # files `tito export` generates come from the student notebooks instead.
         generated = {m.package_file().relative_to(root / "tinytorch")
@@ -277,8 +284,9 @@ def release(course: Course, modules: list[Module], destination: Path, force: boo
             more = f"\n  … and {len(leaks) - 20} more" if len(leaks) > 20 else ""
             raise TitoError(f"release stopped: solution or hidden-test lines would reach the student "
                             f"workspace (nothing was written):\n{shown}{more}")
-        # Move into place: tito is replaced whole, a student's existing notebooks stay.
+        # Move into place: tito and the milestones are replaced whole, a student's existing notebooks stay.
         shutil.rmtree(destination / "tito", ignore_errors=True)
+        shutil.rmtree(destination / "milestones", ignore_errors=True)
         for path in sorted(staging.rglob("*")):
             if path.is_dir():
                 continue
@@ -296,15 +304,50 @@ def release(course: Course, modules: list[Module], destination: Path, force: boo
 
 # ---- tito test in a workspace -------------------------------------------------------------------
 @dataclass
+class Failure:
+    """One test cell that did not pass: how nbgrader saw it, the cell's first line, and the
+    complete error (every line of the assertion message, not only the last)."""
+    kind: str                  # "failed", "changed", "type changed"
+    cell: str                  # grade_id, or the first line of the cell
+    error: str = ""            # e.g. "AssertionError: expected shape (2, 3), got (3, 2)"
+    unfinished: str | None = None   # an earlier module whose stub raised (see tito.core.stubs)
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.cell}" + (f"\n{self.error}" if self.error else "")
+
+
+@dataclass
 class Validation:
     module: Module
     passed: bool
-    failures: list[str]
+    failures: list[Failure]
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def _error_of(cell) -> str:
+    """The exception a cell's outputs end with, as `Name: message` (all of its lines)."""
+    for output in reversed(cell.get("outputs", [])):
+        if output.get("output_type") == "error":
+            value = ANSI.sub("", output.get("evalue", "")).rstrip()
+            return f"{output.get('ename')}: {value}" if value else str(output.get("ename"))
+    return ""
 
 
 def validate(module: Module, timeout: int = 60) -> Validation:
     """`nbgrader validate` on the student's notebook, with the workspace's own package first."""
     from nbgrader.validator import Validator
+
+    from tito.core.stubs import unfinished_module
+
+    class KeepingValidator(Validator):
+        """nbgrader's Validator, keeping the executed notebook so each failure's whole error can be read."""
+        executed = None
+
+        def _preprocess(self, nb):
+            self.executed = super()._preprocess(nb)
+            return self.executed
 
     root = module.root
     notebook = module.folder / module.notebook_name
@@ -312,21 +355,34 @@ def validate(module: Module, timeout: int = 60) -> Validation:
         raise TitoError(f"{notebook} not found: this module has not been released to this workspace")
     course = Course(root=root, directory=Path(tempfile.gettempdir()), cell_timeout=timeout)
     config = course.config()
+    # The kernel's own log (e.g. "running over TCP without encryption") is not the student's business.
+    config.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
     saved = {key: os.environ.get(key) for key in ("PYTHONPATH", "TINYTORCH_GRADING")}
     os.environ["PYTHONPATH"] = os.pathsep.join([str(root)] + ([saved["PYTHONPATH"]] if saved["PYTHONPATH"] else []))
     os.environ["TINYTORCH_GRADING"] = "1"     # slow demos stay off, as when graded
+    validator = KeepingValidator(config=config)
     try:
-        results = _quiet(Validator(config=config).validate, str(notebook))
+        results = _quiet(validator.validate, str(notebook))
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+    executed = {}
+    for cell in (validator.executed.cells if validator.executed is not None else []):
+        executed.setdefault(cell.get("source", "").strip(), cell)
     failures = []
     for kind in ("type_changed", "changed", "failed"):
         for item in results.get(kind, []):
-            first = item.get("source", "").splitlines()[0][:60] if item.get("source") else ""
-            detail = re.sub(r"\x1b\[[0-9;]*m", "", item.get("raw_error") or "").strip().splitlines()
-            failures.append(f"{kind.replace('_', ' ')}: {first}" + (f" — {detail[-1][:160]}" if detail else ""))
+            source = item.get("source", "")
+            cell = executed.get(source, {})
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") if cell else None
+            first = source.strip().splitlines()[0][:70] if source.strip() else "(empty cell)"
+            error = _error_of(cell) if cell else ""
+            if not error:   # no exception: nbgrader's own words (partial credit, stderr output, …)
+                error = ANSI.sub("", item.get("raw_error") or "").strip()
+            unfinished = unfinished_module(error)
+            failures.append(Failure(kind.replace("_", " "), f"{grade_id} ({first})" if grade_id else first,
+                                    error, unfinished if unfinished != module.slug else None))
     return Validation(module, not failures, failures)

@@ -99,7 +99,8 @@ for key, value in info.items():
 assert "@" in info["email"], "email should contain '@'"
 print("✅ personal_info() looks good:", info["developer"], "—", info["system_name"])
 ### BEGIN HIDDEN TESTS
-assert info["email"].count("@") == 1 and not info["email"].startswith("@")
+assert info["email"].count("@") == 1 and not info["email"].startswith("@"), \
+    f"email should have exactly one '@' with a name before it, got {info['email']!r}"
 assert personal_info() == personal_info(), "personal_info() should return the same details every call"
 ### END HIDDEN TESTS
 
@@ -160,14 +161,18 @@ def system_info():
 facts = system_info()
 expected_keys = {"python_version", "platform", "architecture", "cpu_count", "memory_gb"}
 assert set(facts) == expected_keys, f"keys should be {sorted(expected_keys)}, got {sorted(facts)}"
-assert facts["python_version"] == platform.python_version()
+assert facts["python_version"] == platform.python_version(), \
+    f"python_version should be {platform.python_version()!r}, got {facts['python_version']!r}"
 assert isinstance(facts["cpu_count"], int) and facts["cpu_count"] >= 1, "cpu_count should be an int ≥ 1"
 assert isinstance(facts["memory_gb"], float), "memory_gb should be a float"
 print(f"✅ {facts['platform']} {facts['architecture']}, Python {facts['python_version']}, "
       f"{facts['cpu_count']} cores, {facts['memory_gb']} GiB")
 ### BEGIN HIDDEN TESTS
-assert facts["platform"] == platform.system() and facts["architecture"] == platform.machine()
-assert facts["memory_gb"] == round(total_memory_bytes() / 1024**3, 1)
+assert facts["platform"] == platform.system() and facts["architecture"] == platform.machine(), \
+    (f"platform/architecture should be {platform.system()!r}/{platform.machine()!r}, "
+     f"got {facts['platform']!r}/{facts['architecture']!r}")
+assert facts["memory_gb"] == round(total_memory_bytes() / 1024**3, 1), \
+    f"memory_gb should be {round(total_memory_bytes() / 1024**3, 1)} (GiB, one decimal), got {facts['memory_gb']!r}"
 ### END HIDDEN TESTS
 
 # %% [markdown]

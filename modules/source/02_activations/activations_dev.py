@@ -129,8 +129,10 @@ ReLU()(NoPeeking(values))
 print("✅ ReLU works")
 ### BEGIN HIDDEN TESTS
 big = np.random.default_rng(0).normal(size=(7, 3, 5)).astype(np.float32)
-assert np.array_equal(np.asarray(ReLU()(Tensor(big))), np.maximum(big, 0))
-assert np.array_equal(np.asarray(ReLU()(Tensor(np.array([-1e30, 1e30], dtype=np.float32)))), np.array([0, 1e30], dtype=np.float32))
+assert np.array_equal(np.asarray(ReLU()(Tensor(big))), np.maximum(big, 0)), \
+    "ReLU of a (7, 3, 5) tensor should be np.maximum(x, 0) elementwise, with the same shape"
+assert np.array_equal(np.asarray(ReLU()(Tensor(np.array([-1e30, 1e30], dtype=np.float32)))), np.array([0, 1e30], dtype=np.float32)), \
+    f"ReLU([-1e30, 1e30]) should be [0, 1e30], got {np.asarray(ReLU()(Tensor(np.array([-1e30, 1e30], dtype=np.float32))))}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -195,7 +197,8 @@ assert np.allclose(extreme, [0.0, 1.0]) and not np.isnan(extreme).any(), f"Sigmo
 Sigmoid()(NoPeeking(values))
 print("✅ Sigmoid works, even at ±1000")
 ### BEGIN HIDDEN TESTS
-assert np.asarray(Sigmoid()(Tensor([0.0]))).tolist() == [0.5]
+assert np.asarray(Sigmoid()(Tensor([0.0]))).tolist() == [0.5], \
+    f"Sigmoid(0) should be exactly 0.5, got {np.asarray(Sigmoid()(Tensor([0.0]))).tolist()}"
 sym = np.asarray(Sigmoid()(Tensor(values))) + np.asarray(Sigmoid()(Tensor(-values)))
 assert np.allclose(sym, 1.0, atol=1e-6), "sigmoid(x) + sigmoid(-x) should be 1"
 ### END HIDDEN TESTS
@@ -238,7 +241,8 @@ assert np.allclose(np.asarray(out), np.tanh(values), atol=1e-6), f"wrong values:
 Tanh()(NoPeeking(values))
 print("✅ Tanh works")
 ### BEGIN HIDDEN TESTS
-assert np.allclose(np.asarray(Tanh()(Tensor([-1000.0, 0.0, 1000.0]))), [-1.0, 0.0, 1.0])
+assert np.allclose(np.asarray(Tanh()(Tensor([-1000.0, 0.0, 1000.0]))), [-1.0, 0.0, 1.0]), \
+    f"Tanh([-1000, 0, 1000]) should be [-1, 0, 1], got {np.asarray(Tanh()(Tensor([-1000.0, 0.0, 1000.0])))}"
 ### END HIDDEN TESTS
 
 # %% [markdown]

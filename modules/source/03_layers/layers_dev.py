@@ -97,9 +97,12 @@ else:
     raise AssertionError("mismatched shapes (2, 3) @ (2, 2) should raise ValueError")
 print("✅ matmul_naive matches @")
 ### BEGIN HIDDEN TESTS
-assert np.allclose(matmul_naive(X[:1], Y), X[:1] @ Y) and np.allclose(matmul_naive(X, Y[:, :1]), X @ Y[:, :1])
+assert np.allclose(matmul_naive(X[:1], Y), X[:1] @ Y) and np.allclose(matmul_naive(X, Y[:, :1]), X @ Y[:, :1]), \
+    "a one-row left matrix and a one-column right matrix should give what @ gives"
 assert np.array_equal(matmul_naive(np.arange(6).reshape(2, 3), np.arange(6).reshape(3, 2)),
-                      np.arange(6).reshape(2, 3) @ np.arange(6).reshape(3, 2))
+                      np.arange(6).reshape(2, 3) @ np.arange(6).reshape(3, 2)), \
+    (f"integer matrices: expected {(np.arange(6).reshape(2, 3) @ np.arange(6).reshape(3, 2)).tolist()}, "
+     f"got {np.asarray(matmul_naive(np.arange(6).reshape(2, 3), np.arange(6).reshape(3, 2))).tolist()}")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -269,10 +272,13 @@ assert np.array_equal(np.asarray(layer.bias), np.zeros(32)), "bias should start 
 std, target = float(np.asarray(layer.weights).std()), np.sqrt(2 / (64 + 32))
 assert abs(std - target) < 0.15 * target, f"weights' std should be near sqrt(2/(in+out)) = {target:.3f}, got {std:.3f}"
 assert Dense(4, 3, use_bias=False).bias is None, "use_bias=False should leave bias as None"
-assert len(layer.parameters()) == 2 and len(Dense(4, 3, use_bias=False).parameters()) == 1
+assert len(layer.parameters()) == 2 and len(Dense(4, 3, use_bias=False).parameters()) == 1, \
+    (f"parameters() should list [weights, bias] (2), or [weights] (1) without bias; got "
+     f"{len(layer.parameters())} and {len(Dense(4, 3, use_bias=False).parameters())}")
 print("✅ Dense creates Xavier-scaled weights and a zero bias")
 ### BEGIN HIDDEN TESTS
-assert layer.parameters()[0] is layer.weights and layer.parameters()[1] is layer.bias
+assert layer.parameters()[0] is layer.weights and layer.parameters()[1] is layer.bias, \
+    "parameters() should return the layer's own weights and bias objects, in that order (not copies)"
 assert abs(float(np.asarray(layer.weights).mean())) < 0.05, "weights should be centred on 0"
 np.random.seed(5); first = np.asarray(Dense(5, 4).weights).copy()
 np.random.seed(5); assert np.array_equal(first, np.asarray(Dense(5, 4).weights)), "np.random.seed should make weights repeatable"
@@ -289,7 +295,8 @@ assert isinstance(out, Tensor) and out.shape == (5, 4), f"expected a Tensor of s
 assert out.dtype == np.float32, f"float32 in should give float32 out, got {out.dtype}"
 assert np.allclose(np.asarray(out), expected, atol=1e-5), "forward should compute x @ weights + bias"
 no_bias = Dense(3, 4, use_bias=False)
-assert np.allclose(np.asarray(no_bias(Tensor(batch))), batch @ np.asarray(no_bias.weights), atol=1e-5)
+assert np.allclose(np.asarray(no_bias(Tensor(batch))), batch @ np.asarray(no_bias.weights), atol=1e-5), \
+    "without a bias, forward should compute x @ weights only"
 try:
     layer(Tensor(np.ones((5, 2), dtype=np.float32)))
 except ValueError as err:
@@ -299,7 +306,8 @@ else:
 print("✅ Dense forward computes x @ W + b")
 ### BEGIN HIDDEN TESTS
 single = layer(Tensor(batch[0]))
-assert single.shape == (4,) and np.allclose(np.asarray(single), expected[0], atol=1e-5)
+assert single.shape == (4,) and np.allclose(np.asarray(single), expected[0], atol=1e-5), \
+    f"one sample of shape (3,) should give shape (4,) = x @ W + b, got shape {single.shape}"
 assert np.allclose(np.asarray(layer.forward(batch.tolist())), expected, atol=1e-5), "forward should accept a list"
 ### END HIDDEN TESTS
 
@@ -314,9 +322,11 @@ assert isinstance(slow_out, Tensor) and slow_out.shape == (4, 3), "the naive pat
 assert np.allclose(np.asarray(slow_out), np.asarray(fast(Tensor(batch))), atol=1e-5), "naive and @ paths disagree"
 print("✅ the naive path agrees with @")
 ### BEGIN HIDDEN TESTS
-assert slow(Tensor(batch[0])).shape == (3,)
+assert slow(Tensor(batch[0])).shape == (3,), \
+    f"the naive path on one sample of shape (6,) should give shape (3,), got {slow(Tensor(batch[0])).shape}"
 slow.bias = None
-assert np.allclose(np.asarray(slow(Tensor(batch))), batch @ np.asarray(fast.weights), atol=1e-5)
+assert np.allclose(np.asarray(slow(Tensor(batch))), batch @ np.asarray(fast.weights), atol=1e-5), \
+    "the naive path without a bias should compute x @ weights only"
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -124,7 +124,9 @@ print("✅ Sequential runs layers in order and gathers their parameters")
 ### BEGIN HIDDEN TESTS
 assert Sequential([ReLU(), Tanh()]).parameters() == [], "layers without parameters contribute none"
 nested = Sequential([Sequential([first, ReLU()]), second])
-assert len(nested.parameters()) == 4 and nested(Tensor(batch)).shape == (5, 2)
+assert len(nested.parameters()) == 4 and nested(Tensor(batch)).shape == (5, 2), \
+    (f"a Sequential inside a Sequential should give 4 parameters and a (5, 2) output, got "
+     f"{len(nested.parameters())} and {nested(Tensor(batch)).shape}")
 assert np.allclose(np.asarray(Sequential([])(Tensor(batch))), batch), "an empty Sequential is the identity"
 ### END HIDDEN TESTS
 
@@ -188,9 +190,13 @@ else:
 print("✅ create_mlp builds the right stack")
 ### BEGIN HIDDEN TESTS
 tanh_net = create_mlp(2, [5], 3, activation=Tanh, output_activation=Softmax)
-assert [type(layer) for layer in tanh_net.layers] == [Dense, Tanh, Dense, Softmax]
-assert np.allclose(np.asarray(tanh_net(Tensor(np.ones((4, 2), dtype=np.float32)))).sum(axis=-1), 1, atol=1e-5)
-assert [type(layer) for layer in create_mlp(2, [], 1, output_activation=None).layers] == [Dense]
+assert [type(layer) for layer in tanh_net.layers] == [Dense, Tanh, Dense, Softmax], \
+    f"expected layers [Dense, Tanh, Dense, Softmax], got {[type(layer).__name__ for layer in tanh_net.layers]}"
+assert np.allclose(np.asarray(tanh_net(Tensor(np.ones((4, 2), dtype=np.float32)))).sum(axis=-1), 1, atol=1e-5), \
+    f"a Softmax output's rows should each sum to 1, got {np.asarray(tanh_net(Tensor(np.ones((4, 2), dtype=np.float32)))).sum(axis=-1)}"
+assert [type(layer) for layer in create_mlp(2, [], 1, output_activation=None).layers] == [Dense], \
+    (f"no hidden layers and no output activation should give [Dense], got "
+     f"{[type(layer).__name__ for layer in create_mlp(2, [], 1, output_activation=None).layers]}")
 relus = [layer for layer in create_mlp(3, [4, 4], 1).layers if isinstance(layer, ReLU)]
 assert relus[0] is not relus[1], "each position should get its own activation instance"
 ### END HIDDEN TESTS

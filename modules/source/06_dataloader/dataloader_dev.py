@@ -127,11 +127,13 @@ class SimpleDataset(Dataset):
 
 # %% nbgrader={"grade": true, "grade_id": "test-simple-dataset", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 ds = SimpleDataset(size=90, num_features=5, num_classes=3)
-assert len(ds) == 90 and ds.get_num_classes() == 3
+assert len(ds) == 90 and ds.get_num_classes() == 3, \
+    f"expected 90 samples in 3 classes, got {len(ds)} samples in {ds.get_num_classes()} classes"
 assert ds.get_sample_shape() == (5,), f"sample shape should be (5,), got {ds.get_sample_shape()}"
 x0, y0 = ds[0]
 assert isinstance(x0, Tensor) and isinstance(y0, Tensor), "samples are (Tensor, Tensor) pairs"
-assert ds.data.dtype == np.float32 and ds.labels.dtype == np.int64
+assert ds.data.dtype == np.float32 and ds.labels.dtype == np.int64, \
+    f"data should be float32 and labels int64, got {ds.data.dtype} and {ds.labels.dtype}"
 assert np.array_equal(np.bincount(ds.labels), [30, 30, 30]), "every class gets its share"
 assert np.array_equal(SimpleDataset(size=90, num_features=5, num_classes=3).data, ds.data), "same seed, same data"
 # learnable: the nearest centre predicts the label for most samples
@@ -140,8 +142,11 @@ accuracy = (distances.argmin(axis=1) == ds.labels).mean()
 assert accuracy > 0.9, f"classes should be well separated, nearest-centre accuracy is {accuracy:.2f}"
 print(f"✅ SimpleDataset works (nearest-centre accuracy {accuracy:.0%})")
 ### BEGIN HIDDEN TESTS
-assert not np.array_equal(SimpleDataset(seed=1).data, SimpleDataset(seed=2).data)
-assert SimpleDataset().data.shape == (100, 4) and SimpleDataset().get_num_classes() == 3
+assert not np.array_equal(SimpleDataset(seed=1).data, SimpleDataset(seed=2).data), \
+    "different seeds should give different data (use the seed argument for the random generator)"
+assert SimpleDataset().data.shape == (100, 4) and SimpleDataset().get_num_classes() == 3, \
+    (f"the defaults are 100 samples of 4 features in 3 classes, got data of shape {SimpleDataset().data.shape} "
+     f"in {SimpleDataset().get_num_classes()} classes")
 try:
     SimpleDataset(size=0)
     raise AssertionError("size=0 should raise ValueError")
@@ -217,12 +222,15 @@ loader = DataLoader(ds, batch_size=4, shuffle=False)
 assert len(loader) == 3, f"10 samples in batches of 4 make 3 batches, got {len(loader)}"
 batches = list(loader)
 assert [b[0].shape for b in batches] == [(4, 3), (4, 3), (2, 3)], "the last batch is short"
-assert [b[1].shape for b in batches] == [(4,), (4,), (2,)]
-assert isinstance(batches[0][0], Tensor) and isinstance(batches[0][1], Tensor)
+assert [b[1].shape for b in batches] == [(4,), (4,), (2,)], \
+    f"label batches should have shapes [(4,), (4,), (2,)], got {[b[1].shape for b in batches]}"
+assert isinstance(batches[0][0], Tensor) and isinstance(batches[0][1], Tensor), \
+    f"a batch is a (Tensor, Tensor) pair, got ({type(batches[0][0]).__name__}, {type(batches[0][1]).__name__})"
 assert np.allclose(np.concatenate([b[0].data for b in batches]), ds.data), "without shuffle, the order is kept"
 shuffled = DataLoader(SimpleDataset(size=50), batch_size=8, seed=3)
 seen = np.concatenate([np.asarray(y.data) for _, y in shuffled])
-assert len(seen) == 50 and len(shuffled) == 7
+assert len(seen) == 50 and len(shuffled) == 7, \
+    f"50 samples in batches of 8: 50 labels in 7 batches, got {len(seen)} labels in {len(shuffled)} batches"
 rows = np.concatenate([x.data for x, _ in shuffled])
 assert sorted(map(tuple, rows)) == sorted(map(tuple, shuffled.dataset.data)), "every sample exactly once per epoch"
 print("✅ DataLoader works")
@@ -233,7 +241,8 @@ assert all(np.array_equal(a, b) for a, b in zip(first, again)), "same seed, same
 epochs = DataLoader(SimpleDataset(size=30), batch_size=30, seed=9)
 e1, e2 = [np.asarray(next(iter(epochs))[0].data) for _ in range(2)]
 assert not np.array_equal(e1, e2), "each epoch reshuffles"
-assert len(DataLoader(SimpleDataset(size=32), batch_size=32)) == 1
+assert len(DataLoader(SimpleDataset(size=32), batch_size=32)) == 1, \
+    f"32 samples in batches of 32 make 1 batch, got {len(DataLoader(SimpleDataset(size=32), batch_size=32))}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -341,16 +350,22 @@ class DigitsDataset(Dataset):
 train_set, test_set = DigitsDataset(train=True), DigitsDataset(train=False)
 assert len(train_set) + len(test_set) == 1797, "the split covers all 1,797 digits"
 assert len(test_set) == 359, f"with test_fraction=0.2 the test set has 359 digits, got {len(test_set)}"
-assert train_set.get_sample_shape() == (1, 8, 8) and train_set.get_num_classes() == 10
-assert DigitsDataset(flatten=True).get_sample_shape() == (64,)
+assert train_set.get_sample_shape() == (1, 8, 8) and train_set.get_num_classes() == 10, \
+    f"digits are (1, 8, 8) images in 10 classes, got {train_set.get_sample_shape()} in {train_set.get_num_classes()}"
+assert DigitsDataset(flatten=True).get_sample_shape() == (64,), \
+    f"flatten=True gives samples of shape (64,), got {DigitsDataset(flatten=True).get_sample_shape()}"
 images, labels = load_digits()
-assert images.dtype == np.float32 and 0.0 <= images.min() and images.max() == 1.0
+assert images.dtype == np.float32 and 0.0 <= images.min() and images.max() == 1.0, \
+    f"images should be float32 scaled into [0, 1] (brightest pixel 1.0), got {images.dtype} in [{images.min()}, {images.max()}]"
 x, y = next(iter(DataLoader(test_set, batch_size=16, seed=0)))
-assert x.shape == (16, 1, 8, 8) and y.shape == (16,)
+assert x.shape == (16, 1, 8, 8) and y.shape == (16,), \
+    f"a batch of 16 is images (16, 1, 8, 8) and labels (16,), got {x.shape} and {y.shape}"
 print("✅ the digits are ready:", len(train_set), "for training,", len(test_set), "for testing")
 ### BEGIN HIDDEN TESTS
-assert np.array_equal(np.bincount(labels), [178, 182, 177, 183, 181, 182, 181, 179, 174, 180])
-assert np.array_equal(DigitsDataset(train=False).labels, test_set.labels)
+assert np.array_equal(np.bincount(labels), [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]), \
+    f"digits per class should be [178, 182, 177, 183, 181, 182, 181, 179, 174, 180], got {np.bincount(labels).tolist()}"
+assert np.array_equal(DigitsDataset(train=False).labels, test_set.labels), \
+    "the train/test split should be the same every time (a fixed seed)"
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -185,7 +185,9 @@ w1.grad, w2.grad, b.grad = Variable(0.1), Variable(0.2), Variable(0.05)
 optimizer.step()
 # velocity = 0.9 * 0.1 + 0.1 = 0.19, so w1 = 0.99 - 0.019 = 0.971
 assert abs(w1.data.data.item() - 0.971) < 1e-6, f"second step with momentum: expected 0.971, got {w1.data.data.item()}"
-assert len(optimizer.momentum_buffers) == 3 and optimizer.step_count == 2
+assert len(optimizer.momentum_buffers) == 3 and optimizer.step_count == 2, \
+    (f"one momentum buffer per parameter (3) and 2 steps counted, got {len(optimizer.momentum_buffers)} "
+     f"buffers and step_count {optimizer.step_count}")
 print("✅ SGD with momentum matches the hand-computed steps")
 ### BEGIN HIDDEN TESTS
 p = Variable(1.0)
@@ -273,16 +275,20 @@ w1, w2, b = Variable(1.0), Variable(2.0), Variable(0.5)
 optimizer = Adam([w1, w2, b], learning_rate=0.001, beta1=0.9, beta2=0.999)
 w1.grad, w2.grad, b.grad = Variable(0.1), Variable(0.2), Variable(0.05)
 optimizer.zero_grad()
-assert w1.grad is None and w2.grad is None and b.grad is None
+assert w1.grad is None and w2.grad is None and b.grad is None, \
+    f"zero_grad sets every grad to None, got {w1.grad!r}, {w2.grad!r}, {b.grad!r}"
 w1.grad, w2.grad, b.grad = Variable(0.1), Variable(0.2), Variable(0.05)
 optimizer.step()
 # step 1: m̂ = g and v̂ = g², so every parameter moves by lr * g / (|g| + ε) ≈ 0.001
-assert abs(w1.data.data.item() - (1.0 - 0.001)) < 1e-6 and abs(w2.data.data.item() - (2.0 - 0.001)) < 1e-6
-assert optimizer.step_count == 1 and len(optimizer.first_moment) == 3 and len(optimizer.second_moment) == 3
+assert abs(w1.data.data.item() - (1.0 - 0.001)) < 1e-6 and abs(w2.data.data.item() - (2.0 - 0.001)) < 1e-6, \
+    f"the first Adam step moves each parameter by lr = 0.001: expected 0.999 and 1.999, got {w1.data.data.item():.6f} and {w2.data.data.item():.6f}"
+assert optimizer.step_count == 1 and len(optimizer.first_moment) == 3 and len(optimizer.second_moment) == 3, \
+    (f"after one step: step_count 1 and a first and second moment per parameter (3 each), got step_count "
+     f"{optimizer.step_count}, {len(optimizer.first_moment)} and {len(optimizer.second_moment)}")
 for _ in range(5):
     w1.grad, w2.grad, b.grad = Variable(0.1), Variable(0.2), Variable(0.05)
     optimizer.step()
-assert optimizer.step_count == 6
+assert optimizer.step_count == 6, f"six steps were taken, step_count is {optimizer.step_count}"
 assert abs(w1.data.data.item() - (1.0 - 0.006)) < 1e-5, "a constant gradient moves Adam by lr per step"
 print("✅ Adam's bias-corrected steps match the hand computation")
 ### BEGIN HIDDEN TESTS
@@ -295,7 +301,8 @@ opt.step()
 m = 0.9 * 0.1 - 0.1          # -0.01
 v = 0.999 * 0.001 + 0.001    # 0.001999
 expected = -0.1 - 0.1 * (m / (1 - 0.81)) / (np.sqrt(v / (1 - 0.999 ** 2)) + 1e-8)
-assert abs(p.data.data.item() - expected) < 1e-5
+assert abs(p.data.data.item() - expected) < 1e-5, \
+    f"two Adam steps with gradients +1 then -1: expected {expected:.6f}, got {p.data.data.item():.6f}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -340,14 +347,14 @@ class StepLR:
 # %% nbgrader={"grade": true, "grade_id": "test-steplr", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 w = Variable(1.0)
 scheduler = StepLR(SGD([w], learning_rate=0.1), step_size=3, gamma=0.1)
-assert scheduler.get_lr() == 0.1
+assert scheduler.get_lr() == 0.1, f"StepLR starts at the optimizer's learning rate 0.1, got {scheduler.get_lr()}"
 for call in range(1, 4):
     scheduler.step()
     assert scheduler.get_lr() == 0.1, f"no decay yet after call {call}"
 scheduler.step()
 assert abs(scheduler.get_lr() - 0.01) < 1e-12, "first decay on call 4"
 scheduler.step(), scheduler.step()
-assert abs(scheduler.get_lr() - 0.01) < 1e-12
+assert abs(scheduler.get_lr() - 0.01) < 1e-12, f"calls 5 and 6 keep the rate at 0.01, got {scheduler.get_lr()}"
 scheduler.step()
 assert abs(scheduler.get_lr() - 0.001) < 1e-12, "second decay on call 7"
 adam_scheduler = StepLR(Adam([w], learning_rate=0.001), step_size=2, gamma=0.5)

@@ -129,9 +129,12 @@ print("✅ conv2d_naive works")
 rng = np.random.default_rng(5)
 x, k = rng.normal(size=(6, 9)), rng.normal(size=(3, 4))
 expected = np.array([[np.sum(x[r:r + 3, c:c + 4] * k) for c in range(6)] for r in range(4)])
-assert np.allclose(conv2d_naive(x, k), expected)
+got = conv2d_naive(x, k)
+assert np.allclose(got, expected), \
+    f"conv2d_naive (6x9 image, 3x4 kernel): max |got - expected| = {np.abs(got - expected).max():.3g}"
 assert np.allclose(conv2d_naive(x, np.ones((1, 1))), x), "a 1x1 kernel of one is the identity"
-assert conv2d_naive(np.ones((4, 4)), np.ones((4, 4))).shape == (1, 1)
+got_shape = conv2d_naive(np.ones((4, 4)), np.ones((4, 4))).shape
+assert got_shape == (1, 1), f"a 4x4 kernel on a 4x4 image fits once: expected shape (1, 1), got {got_shape}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -252,7 +255,9 @@ assert y.shape == (2, 4, 4, 4), f"output shape should be (N, out, oh, ow) = (2, 
 assert np.allclose(y, conv2d_reference(x, w)), "conv2d_vectorized disagrees with the sliding_window_view reference"
 # one channel in, one out: the naive loop
 img, k = rng.normal(size=(7, 7)), rng.normal(size=(3, 3))
-assert np.allclose(conv2d_vectorized(img.reshape(1, 1, 7, 7), k.reshape(1, 1, 3, 3))[0, 0], conv2d_naive(img, k))
+got, want = conv2d_vectorized(img.reshape(1, 1, 7, 7), k.reshape(1, 1, 3, 3))[0, 0], conv2d_naive(img, k)
+assert np.allclose(got, want), \
+    f"one channel in and out should match conv2d_naive: max |diff| = {np.abs(got - want).max():.3g}"
 b = np.array([1.0, -1.0, 0.5, 0.0])
 assert np.allclose(conv2d_vectorized(x, w, b), y + b.reshape(1, 4, 1, 1)), "bias is added per output channel"
 assert isinstance(conv2d_vectorized(Tensor(x), Tensor(w)), Tensor), "Tensor in, Tensor out"
@@ -260,7 +265,9 @@ print("✅ conv2d_vectorized matches the loops and the im2col reference")
 ### BEGIN HIDDEN TESTS
 for shape, wshape in [((1, 1, 3, 3), (1, 1, 3, 3)), ((3, 2, 4, 6), (5, 2, 1, 1)), ((2, 1, 8, 8), (8, 1, 3, 3))]:
     xs, ws = rng.normal(size=shape), rng.normal(size=wshape)
-    assert np.allclose(conv2d_vectorized(xs, ws), conv2d_reference(xs, ws))
+    got, want = conv2d_vectorized(xs, ws), conv2d_reference(xs, ws)
+    assert np.allclose(got, want), \
+        f"x {shape}, w {wshape}: max |conv2d_vectorized - reference| = {np.abs(got - want).max():.3g}"
 try:
     conv2d_vectorized(np.ones((1, 2, 5, 5)), np.ones((1, 3, 3, 3)))
     raise AssertionError("channel mismatch should raise ValueError")
@@ -331,16 +338,22 @@ class Conv2D:
 np.random.seed(0)
 layer = Conv2D((2, 3))
 assert layer.kernel.shape == (2, 3), f"kernel shape should be (2, 3), got {layer.kernel.shape}"
-assert layer.parameters() == [layer.kernel]
+params = layer.parameters()
+assert params == [layer.kernel], \
+    f"Conv2D.parameters() should be [layer.kernel] itself, got shapes {[getattr(p, 'shape', p) for p in params]}"
 image = Tensor(np.random.rand(6, 6).astype(np.float32))
 out = layer(image)
 assert isinstance(out, Tensor), f"Conv2D should return a Tensor, got {type(out).__name__}"
 assert out.shape == (5, 4), f"output shape should be (5, 4), got {out.shape}"
-assert np.allclose(as_array(out), conv2d_naive(image.data, as_array(layer.kernel)), atol=1e-5)
+got, want = as_array(out), conv2d_naive(image.data, as_array(layer.kernel))
+assert np.allclose(got, want, atol=1e-5), \
+    f"Conv2D should equal conv2d_naive(image, kernel): max |diff| = {np.abs(got - want).max():.3g}"
 assert Conv2D(3).kernel.shape == (3, 3), "an int kernel_size means a square kernel"
 print("✅ Conv2D agrees with conv2d_naive")
 ### BEGIN HIDDEN TESTS
-assert 0.05 < float(np.std(as_array(Conv2D((5, 5)).kernel))) < 1.0
+kernel_std = float(np.std(as_array(Conv2D((5, 5)).kernel)))
+assert 0.05 < kernel_std < 1.0, \
+    f"a 5x5 kernel is randn * sqrt(2/25) ~ 0.28: expected 0.05 < std < 1.0, got std {kernel_std:.3g}"
 try:
     layer(Tensor(np.ones((1, 6, 6))))
     raise AssertionError("a 3-D input should raise ValueError")
@@ -444,11 +457,14 @@ print("✅ im2col and col2im work")
 rng = np.random.default_rng(7)
 xs = rng.normal(size=(2, 3, 5, 4))
 windows = sliding_window_view(xs, (2, 3), axis=(2, 3))            # (N, C, oh, ow, kH, kW)
-assert np.allclose(im2col(xs, (2, 3)), windows.transpose(1, 4, 5, 0, 2, 3).reshape(18, 2 * 4 * 2))
+got, want = im2col(xs, (2, 3)), windows.transpose(1, 4, 5, 0, 2, 3).reshape(18, 2 * 4 * 2)
+assert np.allclose(got, want), \
+    f"im2col(x (2, 3, 5, 4), (2, 3)): shape {np.shape(got)} (want {want.shape}), max |diff| = {np.abs(got - want).max():.3g}"
 other = rng.normal(size=(18, 16))
 assert np.isclose(np.sum(im2col(xs, (2, 3)) * other), np.sum(xs * col2im(other, xs.shape, (2, 3)))), \
     "col2im is the adjoint of im2col"
-assert im2col(np.ones((1, 2, 1, 1), dtype=np.float32), (1, 1)).dtype == np.float32
+cols_dtype = im2col(np.ones((1, 2, 1, 1), dtype=np.float32), (1, 1)).dtype
+assert cols_dtype == np.float32, f"im2col should keep a float32 input float32, got {cols_dtype}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -487,7 +503,9 @@ assert np.allclose(conv2d_gemm(x, w)[0], conv2d_vectorized(x, w)), "without a bi
 print("✅ conv2d_gemm: one product, the same numbers")
 ### BEGIN HIDDEN TESTS
 img, k = rng.normal(size=(9, 7)), rng.normal(size=(4, 2))
-assert np.allclose(conv2d_gemm(img.reshape(1, 1, 9, 7), k.reshape(1, 1, 4, 2))[0][0, 0], conv2d_naive(img, k))
+got, want = conv2d_gemm(img.reshape(1, 1, 9, 7), k.reshape(1, 1, 4, 2))[0][0, 0], conv2d_naive(img, k)
+assert np.allclose(got, want), \
+    f"one channel in and out should match conv2d_naive: max |diff| = {np.abs(got - want).max():.3g}"
 try:
     conv2d_gemm(np.ones((1, 2, 5, 5)), np.ones((1, 3, 3, 3)))
     raise AssertionError("channel mismatch should raise ValueError")
@@ -576,9 +594,15 @@ print("✅ the three backward functions match finite differences")
 x1, w1 = rng.normal(size=(1, 1, 4, 6)), rng.normal(size=(2, 1, 4, 1))
 R1 = rng.normal(size=(1, 2, 1, 6))
 loss1 = lambda: float(np.sum(conv2d_gemm(x1, w1)[0] * R1))
-assert np.allclose(conv2d_grad_input(R1, w1, x1.shape), numeric_gradient(loss1, x1), atol=1e-5)
-assert np.allclose(conv2d_grad_weight(R1, im2col(x1, (4, 1)), w1.shape), numeric_gradient(loss1, w1), atol=1e-5)
-assert np.allclose(conv2d_grad_bias(np.ones((2, 3, 4, 5))), [40.0, 40.0, 40.0])
+got, want = conv2d_grad_input(R1, w1, x1.shape), numeric_gradient(loss1, x1)
+assert np.allclose(got, want, atol=1e-5), \
+    f"conv2d_grad_input (4x1 kernel) vs finite differences: max |diff| = {np.abs(got - want).max():.3g}"
+got, want = conv2d_grad_weight(R1, im2col(x1, (4, 1)), w1.shape), numeric_gradient(loss1, w1)
+assert np.allclose(got, want, atol=1e-5), \
+    f"conv2d_grad_weight (4x1 kernel) vs finite differences: max |diff| = {np.abs(got - want).max():.3g}"
+got = conv2d_grad_bias(np.ones((2, 3, 4, 5)))
+assert np.allclose(got, [40.0, 40.0, 40.0]), \
+    f"dL/dout = ones (2, 3, 4, 5): each bias grad is N*H*W = 40; got shape {np.shape(got)}, {np.ravel(got)[:3]}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -731,16 +755,21 @@ np.random.seed(1)
 conv = MultiChannelConv2D(in_channels=2, out_channels=5, kernel_size=3)
 assert conv.weight.shape == (5, 2, 3, 3), f"weight shape should be (5, 2, 3, 3), got {conv.weight.shape}"
 assert conv.bias.shape == (5,), f"bias shape should be (5,), got {conv.bias.shape}"
-assert len(conv.parameters()) == 2
+n_params = len(conv.parameters())
+assert n_params == 2, f"with a bias, parameters() should be [weight, bias]: expected 2, got {n_params}"
 batch = Tensor(np.random.rand(4, 2, 8, 8).astype(np.float32))
 out = conv(batch)
 assert isinstance(out, Tensor) and out.shape == (4, 5, 6, 6), f"expected a Tensor of shape (4, 5, 6, 6), got {out.shape}"
 w = as_array(conv.weight)
-assert np.allclose(as_array(out), conv2d_reference(batch.data, w), atol=1e-5)
+got, want = as_array(out), conv2d_reference(batch.data, w)
+assert np.allclose(got, want, atol=1e-5), \
+    f"bias starts at zero, so out = conv2d_reference(x, weight): max |diff| = {np.abs(got - want).max():.3g}"
 print("✅ MultiChannelConv2D works")
 ### BEGIN HIDDEN TESTS
 nobias = MultiChannelConv2D(1, 3, (2, 4), use_bias=False)
-assert nobias.bias is None and nobias.parameters() == [nobias.weight] and nobias.weight.shape == (3, 1, 2, 4)
+assert nobias.bias is None and nobias.parameters() == [nobias.weight] and nobias.weight.shape == (3, 1, 2, 4), \
+    (f"use_bias=False: expected bias None, parameters() [weight], weight (3, 1, 2, 4); got bias "
+     f"{type(nobias.bias).__name__}, {len(nobias.parameters())} parameter(s), weight {nobias.weight.shape}")
 try:
     conv(Tensor(np.ones((4, 3, 8, 8))))
     raise AssertionError("wrong channel count should raise ValueError")
@@ -825,14 +854,19 @@ class Flatten:
 t = Tensor(np.arange(12.0).reshape(3, 4))
 f = flatten(t)
 assert isinstance(f, Tensor) and f.shape == (1, 12), f"flatten should give a Tensor of shape (1, 12), got {f.shape}"
-assert np.allclose(as_array(f), np.arange(12.0)[None, :])
+assert np.allclose(as_array(f), np.arange(12.0)[None, :]), \
+    f"flatten should keep row-major order [[0, 1, ..., 11]], got {as_array(f)}"
 fb = flatten_batch(Tensor(np.zeros((5, 2, 3, 3))))
 assert fb.shape == (5, 18), f"flatten_batch should give (5, 18), got {fb.shape}"
-assert Flatten()(Tensor(np.zeros((2, 8, 6, 6)))).shape == (2, 288)
+flat_shape = Flatten()(Tensor(np.zeros((2, 8, 6, 6)))).shape
+assert flat_shape == (2, 288), f"Flatten() keeps the batch axis: expected (2, 288) from (2, 8, 6, 6), got {flat_shape}"
 print("✅ flatten works")
 ### BEGIN HIDDEN TESTS
-assert np.allclose(as_array(flatten_batch(Tensor(np.arange(24.0).reshape(2, 3, 4)))), np.arange(24.0).reshape(2, 12))
-assert flatten(Tensor(np.ones((2, 3, 4)))).shape == (1, 24)
+got = as_array(flatten_batch(Tensor(np.arange(24.0).reshape(2, 3, 4))))
+assert np.allclose(got, np.arange(24.0).reshape(2, 12)), \
+    f"flatten_batch of arange(24) as (2, 3, 4): expected arange(24) as (2, 12), got {got}"
+flat_shape = flatten(Tensor(np.ones((2, 3, 4)))).shape
+assert flat_shape == (1, 24), f"flatten of (2, 3, 4) should give (1, 24), got {flat_shape}"
 ### END HIDDEN TESTS
 
 # %% [markdown]

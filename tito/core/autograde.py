@@ -147,9 +147,14 @@ class Worker:
         self.process = None
 
     def _start(self) -> None:
+        from tito.core.sandbox import worker_env
+
+        # the worker (and every student process forked from it) gets none of the grader's
+        # environment variables: an API token of the instructor's is not there to be read
         self.process = subprocess.Popen([sys.executable, "-m", "tito.core.sandbox", "--serve"],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+                                        stderr=subprocess.DEVNULL, text=True, start_new_session=True,
+                                        env=worker_env())
 
     def run(self, job: dict, nb: nbformat.NotebookNode, limit: float) -> dict | None:
         """Run one job; None when the worker had to be killed (hung past `limit` or crashed)."""
@@ -286,8 +291,10 @@ def autograde(course: Course, module: Module, students: list[str] | None = None,
     pending: list[tuple[str, nbformat.NotebookNode]] = []
     protect = sorted({str(p) for p in (course.root, course.root.resolve(), course.directory,
                                           module.source.resolve().parents[3])})
+    from tito.core.sandbox import trusted_imports
+
     job = {"cell_timeout": timeout, "wall_clock": wall_clock, "memory_mb": course.memory_limit_mb, "fsize_mb": 64,
-           "protect": protect}
+           "protect": protect, "imports": trusted_imports(source), "pids": 64, "disk_mb": 256, "inodes": 4096}
     for student in chosen:
         outcome = outcomes[student] = Outcome(student)
         if not force and _already_graded(course, module, student):

@@ -6,11 +6,12 @@ Both run in the same scratch course layout, from the same collected submissions,
     python benchmarks/bench_autograde.py                 # --copies 40 --module 00 --jobs 2
 
 Prints each side's wall time, the speed-up ratio, and checks both gave every copy full marks.
-Target: ≥ 1.8× with --jobs 2 on 2 cores.
+Target: ≥ 6× with --jobs 2 on 2 cores.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -60,9 +61,11 @@ def main() -> None:
             courses[side] = course
 
         course = courses["nbgrader"]
+        # nbgrader shells out to `alembic`: the venv's bin/ must be on PATH even when it isn't activated
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
         start = time.perf_counter()
         run = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", module.slug, "--create",
-                              "--log-level=ERROR"], cwd=course.root, capture_output=True, text=True)
+                              "--log-level=ERROR"], cwd=course.root, capture_output=True, text=True, env=env)
         plain = time.perf_counter() - start
         if run.returncode:
             sys.exit(f"plain nbgrader autograde failed:\n{run.stderr[-2000:]}")
@@ -78,7 +81,7 @@ def main() -> None:
     print(f"{args.copies} copies of {module.slug}'s solution")
     print(f"  plain `nbgrader autograde` (sequential): {plain:7.1f} s   full marks: {plain_full}/{args.copies}")
     print(f"  tito autograde --jobs {args.jobs}:{'':17}{ours:7.1f} s   full marks: {ours_full}/{args.copies}")
-    print(f"  speed-up: {plain / ours:.2f}x   (target >= 1.8x with --jobs 2 on 2 cores)")
+    print(f"  speed-up: {plain / ours:.2f}x   (target >= 6x with --jobs 2 on 2 cores)")
 
 
 if __name__ == "__main__":

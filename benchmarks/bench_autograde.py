@@ -42,6 +42,9 @@ def main() -> None:
     parser.add_argument("--module", default="00")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
+    # nbgrader's gradebook shells out to `alembic`: the venv's bin/ must be on PATH even when the
+    # venv isn't activated (a fresh clone run as `venv/bin/python benchmarks/bench_autograde.py`)
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
     from tito.core import registry
     from tito.core.autograde import autograde
@@ -61,11 +64,9 @@ def main() -> None:
             courses[side] = course
 
         course = courses["nbgrader"]
-        # nbgrader shells out to `alembic`: the venv's bin/ must be on PATH even when it isn't activated
-        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
         start = time.perf_counter()
         run = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", module.slug, "--create",
-                              "--log-level=ERROR"], cwd=course.root, capture_output=True, text=True, env=env)
+                              "--log-level=ERROR"], cwd=course.root, capture_output=True, text=True)
         plain = time.perf_counter() - start
         if run.returncode:
             sys.exit(f"plain nbgrader autograde failed:\n{run.stderr[-2000:]}")

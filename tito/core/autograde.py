@@ -7,10 +7,12 @@ For each collected submission `submitted/<student>/<slug>/<nb>.ipynb`, in the pa
    notebook — edited ones are restored (as nbgrader's OverwriteCells does, which also runs) and
    deleted ones are re-inserted where they belong; a second cell with a `grade_id` already seen
    loses its nbgrader metadata (its code still runs, it earns nothing);
-3. execute it in a worker process (`tito.core.sandbox`): scratch folder, Landlock file-system
-   isolation (the course directory and the repository are out of reach), per-cell timeout,
-   whole-notebook wall clock, memory cap, output truncation, a fresh kernel that skips a cell
-   which killed the previous one; N workers run in parallel and never open the gradebook;
+3. execute it in a worker process (`tito.core.sandbox`): the submission's cells run in a
+   contained student process forked from a pre-imported zygote, the graded test cells run in the
+   worker itself (the judge) against proxies of the student's objects, so no verdict can be
+   forged from student code; per-cell timeout, whole-notebook wall clock, limits for the whole
+   process tree, a fresh process that skips a cell which killed the previous one; N workers run
+   in parallel and never open the gradebook;
 4. back in the parent, the only gradebook writer: nbgrader's SaveAutoGrades records the scores,
    and the executed notebook goes to `autograded/`, where `nbgrader generate_feedback` finds it.
 """

@@ -1,33 +1,28 @@
-"""Execute submissions in isolation: `python -m tito.core.sandbox --serve` (a grading worker).
+"""Grade submissions in isolation: `python -m tito.core.sandbox --serve` (a grading worker).
 
-The grader keeps N workers; each reads one job per stdin line (JSON: the notebook to run, the
-per-cell timeout, the whole-notebook wall clock, the memory cap) and answers on stdout: first
-`{"kernel": PID}`, then `{"status": ..., "nb": ...}` with the executed notebook (outputs
-truncated). Nothing goes through files, so a submission can't tamper with another's input or
-result, and workers never open the gradebook. Each run's kernel starts in a fresh folder
-`/tmp/tito-sandbox-XXXX/run-N/` (work, home, tmp, runtime with its connection file), removed
-afterwards, with RLIMIT_AS (memory) and RLIMIT_FSIZE (file size) set in the kernel's own process,
-HOME/IPYTHONDIR/TMPDIR inside that folder, and one BLAS thread.
+The grader keeps N workers; each reads one job per stdin line (JSON: the rebuilt notebook, the
+per-cell timeout, the whole-notebook wall clock, the limits, the source's library imports) and
+answers on stdout: first `{"kernel": PID}`, then `{"status": ..., "nb": ...}` with the executed
+notebook. Nothing goes through files, and workers never open the gradebook.
 
-File-system isolation (Linux Landlock, tito/core/landlock.py): before ipykernel starts, the kernel
-process restricts itself to reading the Python installation, sys.path, the system folders and the
-`tinytorch` package folder, and to writing only its own run folder and /dev/null-like devices. The
-course directory (gradebook, other submissions), the repository (module sources with hidden tests)
-and other kernels' folders can't be opened, not even by absolute path. Where Landlock is missing
-the job still runs and its status says why isolation is partial (`TITO_SANDBOX_LANDLOCK=0` turns
-it off, to exercise that path).
+A worker is the *judge* (tito/core/judge.py): at start it imports NumPy and `tinytorch` and forks
+a zygote (tito/core/zygote.py) before reading any job. Per run, the zygote forks a contained
+student process (cgroup, PID/mount/network namespaces, tmpfs scratch folder, rlimits, scrubbed
+environment, Landlock, no capabilities) that executes the submission's own cells
+(tito/core/student.py); the judge executes every graded test cell itself, reaching student
+objects only through proxies, and writes every test cell's outputs: a test passes iff it ran to
+the end in the judge. Student output is captured per cell and truncated.
 
-Every code cell ends with a verdict. Cells that ran keep their outputs. A cell that exceeds the
-per-cell timeout gets a `CellTimeout` error (the kernel is interrupted and, when it answers,
-grading goes on). When the kernel dies in a cell (`os._exit`, a segfault, the memory cap) or stops
-answering, the reason is recorded and the notebook is re-run from the top in a fresh kernel with
-every cell that killed a kernel so far skipped (its output is a `KernelDied` error naming the
-reason): that cell scores zero, cells that need it fail on their own, the rest are graded. After
-MAX_DEATHS deaths, or past the whole-notebook wall clock, the cell and every later one get a
-`KernelDied` error instead.
+A test cell past its time limit, or a cell that kills the student process (`os._exit`, a
+segfault, the memory cap), gets an error; the notebook is then re-run from the top in a fresh
+student process with every such cell skipped (a `KernelDied`/`CellTimeout` error naming the
+reason), at most MAX_DEATHS deaths; after that, or past the wall clock, the cell and every later
+one get a `KernelDied` error. `grade_submission` grades one notebook from bytes, for callers that
+share no files with the grader.
 
-`python -m tito.core.sandbox --kernel MEMORY_MB FSIZE_MB ISOLATION_JSON -f CONNECTION_FILE` is the
-kernel launcher.
+Landlock helpers (`_read_paths`, `_isolate`) are shared with tests/test_landlock.py; without
+Landlock the job still runs and its status says why isolation is partial
+(`TITO_SANDBOX_LANDLOCK=0` turns it off, `TITO_SANDBOX_CONTAIN=0` the root-only containment).
 """
 from __future__ import annotations
 
@@ -38,9 +33,6 @@ import sys
 import time
 from pathlib import Path
 
-OUTPUT_LIMIT = 20_000          # characters of output kept per cell
-KERNEL_OUTPUT_LIMIT = 1_000_000
-TRUNCATED = "\n… [output truncated by the grader: more than {} characters]\n"
 
 
 SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/etc", "/sys",

@@ -476,7 +476,16 @@ def grade_submission(submission: bytes, graded_cells: list[dict], limits: dict |
     nb, notes = rebuild(nb, source, source)
     job = {"cell_timeout": 30, "wall_clock": 600, "memory_mb": 2048, "fsize_mb": 64, **(limits or {})}
     job["imports"] = imports or trusted_imports(source)
-    status, text = run_job(job, nbformat.writes(nb))
+    from tito.core.autograde import Worker
+
+    worker = Worker()            # a fresh worker: the caller's environment and mounts stay its own
+    try:
+        answer = worker.run(job, nb, float(job["wall_clock"]) + 60)
+    finally:
+        worker.close()
+    if not answer or not answer.get("nb"):
+        raise RuntimeError(f"the grading worker failed: {(answer or {}).get('status', {}).get('error', 'it hung or crashed')}")
+    status, text = answer["status"], answer["nb"]
     executed = nbformat.reads(text, as_version=4)
     cells = []
     for cell in executed.cells:

@@ -131,3 +131,23 @@ class Group:
                     break
                 except OSError:
                     time.sleep(0.02)
+
+
+def sweep() -> None:
+    """Remove the groups a worker left behind when it was killed (named tito-<its pid>-N)."""
+    own = _own_paths()
+    bases = [ROOT / own.get("", "/").lstrip("/")] if (ROOT / "cgroup.controllers").is_file() else \
+        [ROOT / c / own.get(k, "/").lstrip("/") for c, k in (("pids", "pids"), ("memory", "memory"), ("unified", ""))]
+    for base in bases:
+        try:
+            groups = list(base.glob("tito-*-*"))
+        except OSError:
+            continue
+        for group in groups:
+            try:
+                pid = int(group.name.split("-")[1])
+            except (IndexError, ValueError):
+                continue
+            if not Path(f"/proc/{pid}").exists():
+                Group([group], None, "").kill()
+                Group([group], None, "").remove()

@@ -214,6 +214,10 @@ class Engine:
                 self.root = False
         import importlib.util
 
+        if self.root:
+            from tito.core import cgroup
+
+            cgroup.sweep()
         zygote.preload()
         spec = importlib.util.find_spec("tinytorch")
         folders = [sys.prefix, sys.base_prefix, *(spec.submodule_search_locations or [] if spec else [])]

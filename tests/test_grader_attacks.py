@@ -306,3 +306,15 @@ def personal_info():
 """
     score, printed, status = grade(worker, _with(_notebook(True), code, "before-tests"), cell_timeout=2)
     assert score == 2 and status["timeouts"], status          # system-info still earns its 2 points
+
+
+def test_without_root_containment_grading_works_and_says_what_is_partial(monkeypatch):
+    monkeypatch.setenv("TITO_SANDBOX_CONTAIN", "0")          # as on a machine where the grader isn't root
+    own = Worker()
+    try:
+        score, _, status = grade(own, _notebook(True))
+    finally:
+        own.close()
+    contained = status["isolation"]["containment"]
+    assert score == FULL and not contained["pid_namespace"] and "not root" in contained["partial"], contained
+    assert status["isolation"]["landlock"] >= 1

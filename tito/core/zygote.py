@@ -182,10 +182,13 @@ class Student:
         return line.decode()
 
     def kill(self):
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except OSError:
-            pass
+        """Its whole process group (its session: it called setsid), then itself; with a PID
+        namespace the kernel kills everything else it started when it dies."""
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     def wait(self, timeout=10) -> int | None:
         """The wait status of the student process (it is killed first if still running)."""

@@ -17,7 +17,7 @@ import json
 import socket
 import struct
 
-MAX_FRAME = 256 * 2**20          # bytes in one message; a larger one is refused
+MAX_FRAME = 64 * 2**20           # bytes in one message; a larger one is refused
 MAX_DEPTH = 64                   # nesting of containers sent by value
 
 

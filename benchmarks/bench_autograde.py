@@ -6,11 +6,12 @@ Both run in the same scratch course layout, from the same collected submissions,
     python benchmarks/bench_autograde.py                 # --copies 40 --module 00 --jobs 2
 
 Prints each side's wall time, the speed-up ratio, and checks both gave every copy full marks.
-Target: ≥ 1.8× with --jobs 2 on 2 cores.
+Target: ≥ 6× with --jobs 2 on 2 cores.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -41,6 +42,9 @@ def main() -> None:
     parser.add_argument("--module", default="00")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
+    # nbgrader's gradebook shells out to `alembic`: the venv's bin/ must be on PATH even when the
+    # venv isn't activated (a fresh clone run as `venv/bin/python benchmarks/bench_autograde.py`)
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
     from tito.core import registry
     from tito.core.autograde import autograde
@@ -78,7 +82,7 @@ def main() -> None:
     print(f"{args.copies} copies of {module.slug}'s solution")
     print(f"  plain `nbgrader autograde` (sequential): {plain:7.1f} s   full marks: {plain_full}/{args.copies}")
     print(f"  tito autograde --jobs {args.jobs}:{'':17}{ours:7.1f} s   full marks: {ours_full}/{args.copies}")
-    print(f"  speed-up: {plain / ours:.2f}x   (target >= 1.8x with --jobs 2 on 2 cores)")
+    print(f"  speed-up: {plain / ours:.2f}x   (target >= 6x with --jobs 2 on 2 cores)")
 
 
 if __name__ == "__main__":

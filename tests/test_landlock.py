@@ -155,10 +155,3 @@ def test_kernel_binds_its_ports_and_connects_nowhere():
     assert run.returncode == 0, run.stderr
     seen = json.loads(run.stdout)
     assert seen == {"bind own port": "ok", "bind other port": "PermissionError", "connect": "PermissionError"}, seen
-
-
-def test_kernel_ports_come_from_the_connection_file(tmp_path):
-    info = {"transport": "tcp", "shell_port": 1, "iopub_port": 2, "stdin_port": 3, "control_port": 4, "hb_port": 5}
-    (tmp_path / "kernel.json").write_text(json.dumps(info))
-    assert sandbox._kernel_ports(["-f", str(tmp_path / "kernel.json")]) == [1, 2, 3, 4, 5]
-    assert sandbox._kernel_ports([]) is None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -27,6 +28,8 @@ TIMEOUT = 5            # seconds per cell for the adversarial batch
 MEMORY_MB = 768
 
 GOOD, EMPTY = "correct", "empty"
+SECRET = "tt-api-token-5c2e9b"      # in the grader's environment while it grades
+MARK = "86420"                     # in the command line of every process a submission starts
 
 
 def _grading_module():
@@ -145,6 +148,108 @@ for pattern in ["../../*/*/*.ipynb", "../../../*/*/*.ipynb", "../../../submitted
 """
 
 
+FORGE_PATCH = """
+import builtins, numpy as np
+np.allclose = np.array_equal = np.isclose = lambda *a, **k: True
+builtins.isinstance = lambda *a: True
+builtins.AssertionError = type("Never", (Exception,), {})
+"""
+FORGE_PRINT = """
+import json, os, sys
+fake = json.dumps({"status": {"executed": 99, "timeouts": [], "died": None}, "nb": None, "score": 2000})
+print(fake); sys.stdout.flush(); os.write(1, (fake + "\\n").encode()); os.write(2, b"4/4 PASSED\\n")
+for fd in range(3, 64):
+    try:
+        os.write(fd, (fake + "\\n").encode())
+    except OSError:
+        pass
+"""
+FORGE_HOOKS = """
+import sys
+sys.excepthook = lambda *a: None
+try:
+    get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)
+    get_ipython().showtraceback = lambda *a, **k: None
+except NameError:
+    pass
+"""
+FORGE_SHADOW = """
+class Yes(dict):
+    __eq__ = lambda self, other: True
+    __bool__ = lambda self: True
+    __contains__ = lambda self, item: True
+class Anything:
+    def __getattr__(self, name):
+        return lambda *a, **k: Yes()
+np = numpy = platform = os = Anything()
+isinstance = lambda *a: True
+"""
+FORGE_EXIT = """
+import os, sys
+print("✅ all tests passed")
+sys.stdout.flush()
+os._exit(0)
+"""
+FORK_BOMB = f"""
+import os
+for _ in range(1000):
+    try:
+        if os.fork() == 0:
+            os.execvp("sleep", ["sleep", "{MARK}"])
+    except OSError:
+        break
+"""
+DAEMONS = f"""
+import os, subprocess
+subprocess.Popen(["sleep", "{MARK}"], start_new_session=True)
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execvp("sleep", ["sleep", "{MARK}1"])
+    os._exit(0)
+"""
+MEMORY_SPLIT = """
+import os, time
+for _ in range(6):
+    if os.fork() == 0:
+        block = bytearray(200 * 2**20)
+        for i in range(0, len(block), 4096):
+            block[i] = 1
+        time.sleep(60)
+        os._exit(0)
+time.sleep(1)
+"""
+DISK_FILL = """
+import os
+try:
+    for n in range(10**6):
+        with open(f"f{n}", "wb") as handle:
+            handle.write(b"x" * 2**20 if n < 2000 else b"")
+except OSError as err:
+    print("disk full:", type(err).__name__, n)
+"""
+READ_SECRETS = """
+import os
+print("ENV", dict(os.environ))
+for path in ("/proc/self/environ", "/proc/1/environ", "/proc/%d/environ" % os.getppid()):
+    try:
+        print(path, open(path, "rb").read())
+    except OSError as err:
+        print(path, type(err).__name__)
+"""
+
+
+def _kill_anything(grader_pid):
+    return f"""
+import os, signal
+for pid in ({grader_pid}, os.getppid(), 1, -1):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError as err:
+        print("refused", pid, type(err).__name__)
+"""
+
+
 def attacks(release, source, course, module):
     """name -> (notebook or bytes, expectation). Expectations: 'full', 'zero', 'graded', 'failed',
     or a number: the points the submission loses (the test cell its crash took down)."""
@@ -190,6 +295,21 @@ def attacks(release, source, course, module):
                      if "TODO" in text else b"\xff\xfe" + text.encode(), "failed"),
         "output-flood": (_insert_after_first_code(good(), "for _ in range(100):\n    print('x' * 10**6)"), "full"),
         "vandal": (_insert_after_first_code(good(), VANDAL), "full"),
+        # a verdict forged from inside the submission earns nothing ...
+        "forge-patch-numpy": (_insert_after_first_test(_insert_after_first_code(empty(), FORGE_PATCH), FORGE_PATCH), "zero"),
+        "forge-print-results": (_append(_insert_after_first_code(empty(), FORGE_PRINT), FORGE_PRINT), "zero"),
+        "forge-exception-hooks": (_insert_after_first_code(empty(), FORGE_HOOKS), "zero"),
+        "forge-shadow-names": (_insert_after_first_test(_insert_after_first_code(empty(), FORGE_SHADOW), FORGE_SHADOW), "zero"),
+        "forge-exit-zero": (_append(empty(), FORGE_EXIT), "zero"),
+        # ... and patching the libraries costs a correct submission nothing
+        "good-patches-numpy": (_insert_after_first_code(good(), FORGE_PATCH), "full"),
+        # one submission can't hurt the machine or the others
+        "fork-bomb": (_insert_after_first_code(good(), FORK_BOMB), "full"),
+        "setsid-daemons": (_insert_after_first_code(good(), DAEMONS), "full"),
+        "memory-split": (_insert_after_first_code(good(), MEMORY_SPLIT), "full"),
+        "disk-fill": (_insert_after_first_code(good(), DISK_FILL), "full"),
+        "read-secrets": (_insert_after_first_code(good(), READ_SECRETS), "full"),
+        "kill-anything": (_insert_after_first_code(good(), _kill_anything(os.getpid())), "full"),
     }
 
 
@@ -224,11 +344,30 @@ def batch(tmp_path_factory):
     hashes = {p: hashlib.sha256(p.read_bytes()).hexdigest()
               for p in [*(course.directory / "submitted").rglob("*.ipynb"), module.source.resolve(),
                         course.source_notebook(module)]}
-    first = {o.student: o for o in autograde(course, module, jobs=2, timeout=TIMEOUT)}
-    gradebook_after_first = _scores_from_db(course, module)
-    second = {o.student: o for o in autograde(course, module, jobs=2, timeout=TIMEOUT, force=True)}
+    os.environ["TINYTORCH_API_TOKEN"] = SECRET            # what an instructor's shell may hold
+    try:
+        first = {o.student: o for o in autograde(course, module, jobs=2, timeout=TIMEOUT)}
+        leftovers = _leftovers()
+        gradebook_after_first = _scores_from_db(course, module)
+        second = {o.student: o for o in autograde(course, module, jobs=2, timeout=TIMEOUT, force=True)}
+        leftovers += _leftovers()
+    finally:
+        del os.environ["TINYTORCH_API_TOKEN"]
     return dict(project=project, course=course, module=module, cases=cases, collected=collected,
-                hashes=hashes, first=first, second=second, db_first=gradebook_after_first, tmp=tmp)
+                hashes=hashes, first=first, second=second, db_first=gradebook_after_first, tmp=tmp,
+                leftovers=leftovers)
+
+
+def _leftovers():
+    """Processes a submission started that are still running (their command line has MARK)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and MARK.encode() in (proc / "cmdline").read_bytes():
+                found.append(proc.name)
+        except OSError:
+            pass
+    return found
 
 
 def _scores_from_db(course, module):
@@ -261,7 +400,10 @@ def test_correct_and_empty_keep_full_and_zero(batch):
 @pytest.mark.parametrize("case", ["infinite-loop", "sleep-forever", "sys-exit", "os-exit", "segfault", "memory-bomb",
                                   "crash-thrice", "absolute-paths", "kill-grader",
                                   "deleted-test", "edited-test", "empty-edited-tests", "empty-deleted-tests",
-                                  "duplicate-grade-id", "invalid-json", "not-utf8", "output-flood", "vandal"])
+                                  "duplicate-grade-id", "invalid-json", "not-utf8", "output-flood", "vandal",
+                                  "forge-patch-numpy", "forge-print-results", "forge-exception-hooks",
+                                  "forge-shadow-names", "forge-exit-zero", "good-patches-numpy", "fork-bomb",
+                                  "setsid-daemons", "memory-split", "disk-fill", "read-secrets", "kill-anything"])
 def test_attack(batch, case):
     expectation = batch["cases"][case][1]
     outcome = batch["first"][case]
@@ -292,6 +434,27 @@ def test_attack(batch, case):
 def _errors(nb, ename):
     return [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
             if o.get("output_type") == "error" and o.get("ename") == ename]
+
+
+def test_no_process_of_a_submission_outlives_grading(batch):
+    assert batch["leftovers"] == [] and _leftovers() == [], batch["leftovers"]
+
+
+def test_the_graders_secrets_never_reach_a_notebook(batch):
+    course, module = batch["course"], batch["module"]
+    graded = course.autograded_notebook(module, "read-secrets").read_text(encoding="utf-8")
+    assert "ENV" in graded and "TINYTORCH_GRADING" in graded         # the probe ran and printed
+    for path in (course.directory / "autograded").rglob("*.ipynb"):
+        assert SECRET not in path.read_text(encoding="utf-8"), path
+
+
+def test_forged_output_is_only_the_students_own_cell_output(batch):
+    course, module = batch["course"], batch["module"]
+    graded = nbformat.read(course.autograded_notebook(module, "forge-print-results"), as_version=4)
+    for cell in graded.cells:
+        if _meta(cell).get("grade"):
+            assert any(o.get("output_type") == "error" for o in cell.outputs), cell.outputs
+            assert not any("2000" in o.get("text", "") for o in cell.outputs), cell.outputs
 
 
 def test_kernel_death_skips_the_cell_and_grades_the_rest(batch):

@@ -7,10 +7,12 @@ For each collected submission `submitted/<student>/<slug>/<nb>.ipynb`, in the pa
    notebook — edited ones are restored (as nbgrader's OverwriteCells does, which also runs) and
    deleted ones are re-inserted where they belong; a second cell with a `grade_id` already seen
    loses its nbgrader metadata (its code still runs, it earns nothing);
-3. execute it in a worker process (`tito.core.sandbox`): scratch folder, Landlock file-system
-   isolation (the course directory and the repository are out of reach), per-cell timeout,
-   whole-notebook wall clock, memory cap, output truncation, a fresh kernel that skips a cell
-   which killed the previous one; N workers run in parallel and never open the gradebook;
+3. execute it in a worker process (`tito.core.sandbox`): the submission's cells run in a
+   contained student process forked from a pre-imported zygote, the graded test cells run in the
+   worker itself (the judge) against proxies of the student's objects, so no verdict can be
+   forged from student code; per-cell timeout, whole-notebook wall clock, limits for the whole
+   process tree, a fresh process that skips a cell which killed the previous one; N workers run
+   in parallel and never open the gradebook;
 4. back in the parent, the only gradebook writer: nbgrader's SaveAutoGrades records the scores,
    and the executed notebook goes to `autograded/`, where `nbgrader generate_feedback` finds it.
 """
@@ -159,13 +161,19 @@ def _read_notebook(path: Path, limit: int | None = None) -> nbformat.NotebookNod
 class Worker:
     """One `python -m tito.core.sandbox --serve` process; jobs and results travel over its pipes."""
 
-    def __init__(self):
+    def __init__(self, preexec_fn=None):
         self.process = None
+        self.preexec_fn = preexec_fn        # run in the new process (it must start a session itself)
 
     def _start(self) -> None:
+        from tito.core.sandbox import worker_env
+
+        # the worker (and every student process forked from it) gets none of the grader's
+        # environment variables: an API token of the instructor's is not there to be read
+        session = {"preexec_fn": self.preexec_fn} if self.preexec_fn else {"start_new_session": True}
         self.process = subprocess.Popen([sys.executable, "-m", "tito.core.sandbox", "--serve"],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+                                        stderr=subprocess.DEVNULL, text=True, env=worker_env(), **session)
 
     def run(self, job: dict, nb: nbformat.NotebookNode, limit: float) -> dict | None:
         """Run one job; None when the worker had to be killed (hung past `limit` or crashed)."""
@@ -328,8 +336,10 @@ def autograde(course: Course, module: Module, students: list[str] | None = None,
     pending: list[tuple[str, nbformat.NotebookNode]] = []
     protect = sorted({str(p) for p in (course.root, course.root.resolve(), course.directory,
                                           module.source.resolve().parents[3])})
+    from tito.core.sandbox import trusted_imports
+
     job = {"cell_timeout": timeout, "wall_clock": wall_clock, "memory_mb": course.memory_limit_mb, "fsize_mb": 64,
-           "protect": protect}
+           "protect": protect, "imports": trusted_imports(source), "pids": 64, "disk_mb": 256, "inodes": 4096}
     for student in chosen:
         outcome = outcomes[student] = Outcome(student)
         if not force and _already_graded(course, module, student):

@@ -17,7 +17,6 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
-import subprocess
 import sys
 import threading
 import uuid
@@ -49,15 +48,9 @@ def grade_task(job: dict, nb_json: str, limit: float) -> dict | None:
 
     from tito.core.autograde import Worker
 
-    class ClusterWorker(Worker):
-        def _start(self) -> None:
-            self.process = subprocess.Popen([sys.executable, "-m", "tito.core.sandbox", "--serve"],
-                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                            stderr=subprocess.DEVNULL, text=True, preexec_fn=_die_with_parent)
-
     worker = getattr(_local, "worker", None)
     if worker is None:
-        worker = _local.worker = ClusterWorker()
+        worker = _local.worker = Worker(preexec_fn=_die_with_parent)
     return worker.run(job, nbformat.reads(nb_json, as_version=4), limit)
 
 

@@ -1,46 +1,38 @@
-"""Execute submissions in isolation: `python -m tito.core.sandbox --serve` (a grading worker).
+"""Grade submissions in isolation: `python -m tito.core.sandbox --serve` (a grading worker).
 
-The grader keeps N workers; each reads one job per stdin line (JSON: the notebook to run, the
-per-cell timeout, the whole-notebook wall clock, the memory cap) and answers on stdout: first
-`{"kernel": PID}`, then `{"status": ..., "nb": ...}` with the executed notebook (outputs
-truncated). Nothing goes through files, so a submission can't tamper with another's input or
-result, and workers never open the gradebook. Each run's kernel starts in a fresh folder
-`/tmp/tito-sandbox-XXXX/run-N/` (work, home, tmp, runtime with its connection file), removed
-afterwards, with RLIMIT_AS (memory) and RLIMIT_FSIZE (file size) set in the kernel's own process,
-HOME/IPYTHONDIR/TMPDIR inside that folder, and one BLAS thread.
+The grader keeps N workers; each reads one job per stdin line (JSON: the rebuilt notebook, the
+per-cell timeout, the whole-notebook wall clock, the limits, the source's library imports) and
+answers on stdout: first `{"kernel": PID}`, then `{"status": ..., "nb": ...}` with the executed
+notebook. Nothing goes through files, and workers never open the gradebook.
 
-File-system isolation (Linux Landlock, tito/core/landlock.py): before ipykernel starts, the kernel
-process restricts itself to reading the Python installation, sys.path, the system folders and the
-`tinytorch` package folder, and to writing only its own run folder and /dev/null-like devices. The
-course directory (gradebook, other submissions), the repository (module sources with hidden tests)
-and other kernels' folders can't be opened, not even by absolute path. Where Landlock is missing
-the job still runs and its status says why isolation is partial (`TITO_SANDBOX_LANDLOCK=0` turns
-it off, to exercise that path).
+A worker is the *judge* (tito/core/judge.py): at start it imports NumPy and `tinytorch` and forks
+a zygote (tito/core/zygote.py) before reading any job. Per run, the zygote forks a contained
+student process (cgroup, PID/mount/network namespaces, tmpfs scratch folder, rlimits, scrubbed
+environment, Landlock, no capabilities) that executes the submission's own cells
+(tito/core/student.py); the judge executes every graded test cell itself, reaching student
+objects only through proxies, and writes every test cell's outputs: a test passes iff it ran to
+the end in the judge. Student output is captured per cell and truncated.
 
-Every code cell ends with a verdict. Cells that ran keep their outputs. A cell that exceeds the
-per-cell timeout gets a `CellTimeout` error (the kernel is interrupted and, when it answers,
-grading goes on). When the kernel dies in a cell (`os._exit`, a segfault, the memory cap) or stops
-answering, the reason is recorded and the notebook is re-run from the top in a fresh kernel with
-every cell that killed a kernel so far skipped (its output is a `KernelDied` error naming the
-reason): that cell scores zero, cells that need it fail on their own, the rest are graded. After
-MAX_DEATHS deaths, or past the whole-notebook wall clock, the cell and every later one get a
-`KernelDied` error instead.
+A test cell past its time limit, or a cell that kills the student process (`os._exit`, a
+segfault, the memory cap), gets an error; the notebook is then re-run from the top in a fresh
+student process with every such cell skipped (a `KernelDied`/`CellTimeout` error naming the
+reason), at most MAX_DEATHS deaths; after that, or past the wall clock, the cell and every later
+one get a `KernelDied` error. `grade_submission` grades one notebook from bytes, for callers that
+share no files with the grader.
 
-`python -m tito.core.sandbox --kernel MEMORY_MB FSIZE_MB ISOLATION_JSON -f CONNECTION_FILE` is the
-kernel launcher.
+Landlock helpers (`_read_paths`, `_isolate`) are shared with tests/test_landlock.py; without
+Landlock the job still runs and its status says why isolation is partial
+(`TITO_SANDBOX_LANDLOCK=0` turns it off, `TITO_SANDBOX_CONTAIN=0` the root-only containment).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import signal
 import sys
 import time
 from pathlib import Path
 
-OUTPUT_LIMIT = 20_000          # characters of output kept per cell
-KERNEL_OUTPUT_LIMIT = 1_000_000
-TRUNCATED = "\n… [output truncated by the grader: more than {} characters]\n"
 
 
 SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/etc", "/sys",
@@ -119,18 +111,6 @@ def _read_paths(protect: list[str]) -> tuple[list[Path], list[str]]:
     return paths + packages, partial
 
 
-def _kernel_ports(kernel_args: list[str]) -> list[int] | None:
-    """The TCP ports this kernel binds, from its connection file (`-f FILE`); None if not TCP."""
-    try:
-        info = json.loads(Path(kernel_args[kernel_args.index("-f") + 1]).read_text(encoding="utf-8"))
-    except (ValueError, IndexError, OSError):
-        return None
-    if info.get("transport", "tcp") != "tcp":
-        return None
-    return [int(info[key]) for key in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
-            if info.get(key)]
-
-
 def _isolate(spec: dict, ports: list[int] | None = None) -> dict:
     """Landlock this (kernel) process: read-only what Python needs, read-write only this run's
     folder, and (ABI ≥ 4) TCP only for binding the kernel's own ports -- no outgoing connections.
@@ -152,65 +132,62 @@ def _isolate(spec: dict, ports: list[int] | None = None) -> dict:
     return result
 
 
-def _launch_kernel(argv: list[str]) -> None:
-    import resource
 
-    memory_mb, fsize_mb = int(argv[0]), int(argv[1])
-    # before ipykernel is imported: no other thread exists yet
-    _isolate(json.loads(argv[2]), ports=_kernel_ports(argv[3:]))
-    if memory_mb > 0:
-        limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    if fsize_mb > 0:
-        limit = fsize_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    from ipykernel.iostream import OutStream
-    from ipykernel.kernelapp import IPKernelApp
-
-    # Output is cut inside the kernel too, so a print loop can't fill the kernel's memory
-    # with messages waiting to be sent.
-    written = {"n": 0}
-    original_write = OutStream.write
-
-    def capped_write(self, text):
-        if written["n"] > KERNEL_OUTPUT_LIMIT:
-            return len(text)
-        written["n"] += len(text)
-        if written["n"] > KERNEL_OUTPUT_LIMIT:
-            original_write(self, text[: max(len(text) - (written["n"] - KERNEL_OUTPUT_LIMIT), 0)])
-            original_write(self, TRUNCATED.format(KERNEL_OUTPUT_LIMIT))
-            return len(text)
-        return original_write(self, text)
-
-    OutStream.write = capped_write
-    app = IPKernelApp.instance()
-    app.initialize(argv[3:])
-    app.shell.events.register("pre_run_cell", lambda *args: written.update(n=0))
-    app.start()
+# ---- grading one notebook: the student process runs its cells, the judge runs the tests ------
+def is_test(cell) -> bool:
+    """A graded cell that is not an answer: it runs in the judge, never in the student process."""
+    meta = cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell.get("metadata"), dict) else {}
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
-def _error(ename: str, evalue: str):
+def trusted_imports(nb) -> list[str]:
+    """The top-level imports of a (source) notebook's cells other than `tinytorch` ones, e.g.
+    `import numpy as np`: tests see the grader's own copy of those names, whatever a submission
+    binds them to."""
+    import ast
+
+    found = ["import numpy as np"]
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                names = [a for a in node.names if a.name.split(".")[0] != "tinytorch"]
+                if names:
+                    found.append(ast.unparse(ast.Import(names=names)))
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module \
+                    and node.module.split(".")[0] != "tinytorch" and not any(a.name == "*" for a in node.names):
+                found.append(ast.unparse(node))
+    return list(dict.fromkeys(found))
+
+
+STUDENT_ENV = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "MPLBACKEND": "Agg", "TINYTORCH_GRADING": "1",
+               "NBGRADER_EXECUTION": "autograde", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+               "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0", "MALLOC_ARENA_MAX": "2"}
+
+
+def worker_env() -> dict:
+    """The grading worker's whole environment: a fixed allow-list, so no secret of the grader's
+    (API tokens, credentials) is in the worker or anything forked from it."""
+    keep = {k: v for k, v in os.environ.items()
+            if k in ("PATH", "PYTHONPATH", "TZ", "TITO_SANDBOX_LANDLOCK", "TITO_SANDBOX_CONTAIN")}
+    return {**keep, **STUDENT_ENV, "HOME": "/nonexistent"}
+
+
+def _error(ename: str, evalue: str, traceback=None):
     from nbformat.v4 import new_output
 
-    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+    return new_output("error", ename=ename, evalue=evalue, traceback=traceback or [f"{ename}: {evalue}"])
 
 
-def _death_reason(km) -> str:
-    process = getattr(getattr(km, "provisioner", None), "process", None)
-    code = process.poll() if process is not None else None
-    if code is None:
-        return "the kernel died"
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        hint = {"SIGSEGV": " (a segmentation fault, e.g. a crash in C code)",
-                "SIGKILL": " (killed, usually for using too much memory)",
-                "SIGABRT": " (aborted, e.g. memory exhausted inside C code)"}.get(name, "")
-        return f"the kernel was killed by {name}{hint}"
-    return f"the kernel exited with status {code} (e.g. os._exit() or a fatal error)"
+def _stream(text: str, name: str = "stdout"):
+    from nbformat.v4 import new_output
+
+    return new_output("stream", name=name, text=text)
 
 
 def _label(cell, number: int) -> str:
@@ -220,36 +197,85 @@ def _label(cell, number: int) -> str:
     return f"code cell {number} ({gid})" if gid else f"code cell {number} (`{first[:60]}`)"
 
 
-def run_job(job: dict, nb_json: str, announce=lambda pid: None) -> tuple[dict, str]:
-    """Execute the notebook. When a cell kills the kernel, the notebook is re-run from the top in
-    a fresh kernel (and a fresh folder) with every cell that killed a kernel so far skipped, at
-    most MAX_DEATHS times and within the whole-notebook wall clock."""
+class Engine:
+    """What one worker keeps between submissions: the zygote, and whether it may use root-only
+    containment (cgroups, namespaces, tmpfs, another uid)."""
+
+    def __init__(self):
+        from tito.core import zygote
+
+        self.root = os.geteuid() == 0 and os.environ.get("TITO_SANDBOX_CONTAIN", "1") != "0" \
+            and sys.platform.startswith("linux")
+        if self.root:
+            try:        # tmpfs scratch folders live in this worker's own mount namespace
+                zygote.unshare(zygote.CLONE_NEWNS)
+                zygote.mount(None, "/", None, zygote.MS_REC | zygote.MS_PRIVATE)
+            except OSError:
+                self.root = False
+        import importlib.util
+
+        if self.root:
+            from tito.core import cgroup
+
+            cgroup.sweep()
+        zygote.preload()
+        spec = importlib.util.find_spec("tinytorch")
+        folders = [sys.prefix, sys.base_prefix, *(spec.submodule_search_locations or [] if spec else [])]
+        # another uid only where it can still read Python; otherwise root without capabilities
+        self.uid = 200_000 + os.getpid() if self.root and zygote.readable_by_others(folders) else 0
+        self.zygote = zygote.Zygote()
+        self.runs = 0
+
+    def close(self):
+        self.zygote.close()
+
+
+def run_job(job: dict, nb_json: str, announce=lambda pid: None, engine: Engine | None = None) -> tuple[dict, str]:
+    """Grade one (rebuilt) notebook. When the student process dies in a cell (`os._exit`, a
+    segfault, the memory cap) or a cell runs past its time limit, the notebook is re-run from the
+    top in a fresh student process with every such cell skipped, at most MAX_DEATHS deaths and
+    MAX_TIMEOUTS timeouts, within the whole-notebook wall clock."""
     import shutil
     import tempfile
 
     import nbformat
 
+    own = engine is None
+    engine = engine or Engine()
     nb = nbformat.reads(nb_json, as_version=4)
     job_dir = Path(tempfile.mkdtemp(prefix="tito-sandbox-"))
+    os.chmod(job_dir, 0o711)
     deadline = time.monotonic() + float(job["wall_clock"])
     status = {"executed": 0, "timeouts": [], "died": None, "deaths": [], "isolation": None}
-    killers: dict[int, str] = {}
+    killers: dict[int, tuple[str, str]] = {}
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     try:
-        for attempt in range(MAX_DEATHS + 1):
-            death = _run_once(job, nb, job_dir / f"run-{attempt}", killers, deadline, status, announce)
-            if death is None:
+        for attempt in range(MAX_DEATHS + MAX_TIMEOUTS + 1):
+            stop = _run_once(job, nb, job_dir / f"run-{attempt}", killers, deadline, status, announce, engine)
+            if stop is None:
                 break
-            index, reason = death
+            kind, index, reason = stop
+            if kind == "timeout":
+                status["timeouts"].append(index)
+                killers[index] = (kind, reason)
+                if len(status["timeouts"]) > MAX_TIMEOUTS or time.monotonic() > deadline:
+                    _take_down(nb, code_cells, index, reason, status)
+                    break
+                continue
             status["deaths"].append({"cell": index, "label": _label(nb.cells[index], code_cells.index(index) + 1),
                                      "reason": reason})
             if len(status["deaths"]) >= MAX_DEATHS or time.monotonic() > deadline:
                 _take_down(nb, code_cells, index, reason, status)
                 break
-            killers[index] = reason
+            killers[index] = (kind, reason)
     finally:
         shutil.rmtree(job_dir, ignore_errors=True)
+        if own:
+            engine.close()
     return status, nbformat.writes(nb)
+
+
+MAX_TIMEOUTS = 5
 
 
 def _take_down(nb, code_cells, start: int, reason: str, status: dict) -> None:
@@ -261,149 +287,241 @@ def _take_down(nb, code_cells, start: int, reason: str, status: dict) -> None:
             nb.cells[j].outputs.append(_error("KernelDied", f"not graded: {reason}"))
 
 
-def _run_once(job, nb, run_dir: Path, killers: dict, deadline: float, status: dict, announce):
-    """One run of the notebook in a fresh kernel; returns (cell index, reason) when the kernel died
-    (or hung) in a cell, else None."""
-    import nbformat
-    from jupyter_client.manager import AsyncKernelManager
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+def _prepare(run_dir: Path, job: dict, engine: Engine, uid: int):
+    """The run's scratch folder (a size- and inode-limited tmpfs as root) and its cgroup."""
+    from tito.core import cgroup, zygote
 
-    work, home, tmp, runtime = (run_dir / name for name in ("work", "home", "tmp", "runtime"))
-    for folder in (work, home, tmp, runtime):
-        folder.mkdir(parents=True, exist_ok=True)
+    run_dir.mkdir(parents=True)
+    mounted, group, partial = False, None, []
+    if engine.root:
+        disk_mb, inodes = int(job.get("disk_mb", 256)), int(job.get("inodes", 4096))
+        try:
+            zygote.mount("tmpfs", run_dir, "tmpfs", zygote.MS_NOSUID | zygote.MS_NODEV,
+                         f"size={disk_mb}m,nr_inodes={inodes},mode=0700,uid={uid},gid={uid}")
+            mounted = True
+        except OSError as err:
+            partial.append(f"scratch folder not size-limited ({err.strerror})")
+        group, why = cgroup.Group.create(f"tito-{os.getpid()}-{engine.runs}", int(job.get("pids", 64)),
+                                         int(job.get("memory_mb", 2048)) * 2**20)
+        if group is None:
+            partial.append(f"no cgroup ({why}): limits are per process only")
+    else:
+        partial.append("not root: no cgroup, PID namespace or size-limited scratch folder; "
+                       "processes are limited per process and killed by process group")
+    for name in ("work", "home", "tmp"):
+        (run_dir / name).mkdir()
+        if engine.root and uid:
+            os.chown(run_dir / name, uid, uid)
+    if engine.root and uid:
+        os.chown(run_dir, uid, uid)
+    return mounted, group, partial
+
+
+def _run_once(job, nb, run_dir: Path, killers: dict, deadline: float, status: dict, announce, engine: Engine):
+    """One run of the notebook in a fresh student process; returns (kind, cell index, reason)
+    when it died ("death") or a cell ran out of time ("timeout"), else None."""
+    from tito.core import judge as judging
+    from tito.core import zygote
+
+    engine.runs += 1
+    uid = engine.uid
+    mounted, group, partial = _prepare(run_dir, job, engine, uid)
     cell_timeout = float(job["cell_timeout"])
-    isolation = json.dumps({"dir": str(run_dir), "protect": job.get("protect", []),
-                            "landlock": os.environ.get("TITO_SANDBOX_LANDLOCK", "1") != "0"})
-
-    class SandboxKernelManager(AsyncKernelManager):
-        def format_kernel_cmd(self, extra_arguments=None):
-            return [sys.executable, "-m", "tito.core.sandbox", "--kernel", str(job["memory_mb"]),
-                    str(job.get("fsize_mb", 64)), isolation, "-f", os.path.realpath(self.connection_file)]
-
-    class LimitedClient(NotebookClient):
-        def output(self, outs, msg, display_id, cell_index):
-            used = sum(len(o.get("text", "")) + len(json.dumps(o.get("data", {}))) for o in outs)
-            if used > OUTPUT_LIMIT:
-                return None
-            out = super().output(outs, msg, display_id, cell_index)
-            if out is not None and used + len(out.get("text", "")) > OUTPUT_LIMIT and "text" in out:
-                out["text"] = out["text"][: max(OUTPUT_LIMIT - used, 0)] + TRUNCATED.format(OUTPUT_LIMIT)
-            elif out is not None and "data" in out and used + len(json.dumps(out["data"])) > OUTPUT_LIMIT:
-                outs[-1] = nbformat.v4.new_output("stream", name="stdout",
-                                                  text=TRUNCATED.format(OUTPUT_LIMIT))
-            return out
-
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TINYTORCH_ROOT", "JPY_", "NBGRADER", "JUPYTER"))}
-    env.update(HOME=str(home), IPYTHONDIR=str(home / ".ipython"), MPLCONFIGDIR=str(home / "mpl"),
-               TMPDIR=str(tmp), JUPYTER_RUNTIME_DIR=str(runtime), XDG_CACHE_HOME=str(home / ".cache"),
-               MPLBACKEND="Agg", TINYTORCH_GRADING="1", NBGRADER_EXECUTION="autograde",
-               OPENBLAS_NUM_THREADS="1", MALLOC_ARENA_MAX="2", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0")
-    # the connection file (the kernel's key) lives in this run's folder, unreadable to other kernels
-    km = SandboxKernelManager(kernel_name="python3", connection_file=str(runtime / "kernel.json"))
-    client = LimitedClient(nb, km=km, timeout=max(1, int(cell_timeout)), allow_errors=True,
-                           interrupt_on_timeout=True, iopub_timeout=2, shutdown_kernel="immediate",
-                           error_on_timeout={"ename": "CellTimeout",
-                                             "evalue": f"this cell ran longer than {cell_timeout:g} s and was stopped",
-                                             "traceback": []},
-                           resources={"metadata": {"path": str(work)}}, record_timing=False)
-    status.update(executed=0, timeouts=[])
-
-    def on_executed(cell, cell_index, execute_reply):
-        content = (execute_reply or {}).get("content", {})
-        if content.get("ename") == "CellTimeout":
-            cell.outputs.append(_error("CellTimeout", content["evalue"]))
-
-    client.on_cell_executed = on_executed
+    limits = {"dir": str(run_dir), "protect": job.get("protect", []), "uid": uid,
+              "landlock": os.environ.get("TITO_SANDBOX_LANDLOCK", "1") != "0",
+              "namespaces": engine.root, "cgroup_procs": group.procs_files if group else [],
+              "memory_mb": int(job.get("memory_mb", 0)), "fsize_mb": int(job.get("fsize_mb", 64)),
+              "cpu_s": int(float(job["wall_clock"])) + 1, "nproc": int(job.get("pids", 64)) if engine.root else 0,
+              "env": {**STUDENT_ENV, "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+                      "HOME": str(run_dir / "home"), "TMPDIR": str(run_dir / "tmp"),
+                      "MPLCONFIGDIR": str(run_dir / "home" / "mpl"), "XDG_CACHE_HOME": str(run_dir / "home" / ".cache")}}
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     for i in code_cells:
         nb.cells[i].outputs, nb.cells[i].execution_count = [], None
-    current, death = None, None
+    status["executed"] = 0
+    student = None
+    stop = None
     try:
-        with client.setup_kernel(env=env, cwd=str(work)):
-            announce(getattr(getattr(km, "provisioner", None), "pid", None))
+        try:
+            student = engine.zygote.spawn(limits)
+        except OSError as err:
+            _take_down(nb, code_cells, 0, f"the kernel could not start: {err}", status)
+            return None
+        announce(student.pid)
+        judge = judging.Judge(student.sock, student.out_fd)
+        judge.deadline = time.monotonic() + 60
+        try:
+            hello = judge._receive()
+            isolation = hello["ready"]
+        except (judging.StudentDied, judging.StudentTimeout, KeyError, TypeError):
+            said = judge.take_output().strip().splitlines()
+            _take_down(nb, code_cells, 0, f"the kernel could not start or died at once ({student.reason()}"
+                                          + (f": {said[-1]}" if said else "") + ")", status)
+            return None
+        contained = isolation.setdefault("containment", {})
+        contained["partial"] = "; ".join(p for p in [*partial, contained.get("partial")] if p) or None
+        contained["cgroup"] = group.kind if group else None
+        contained["tmpfs"] = mounted
+        status["isolation"] = isolation
+        runner = judging.TestRunner(judge, job.get("imports", ["import numpy as np"]))
+        tempfile_dir = str(run_dir / "tmp")
+        number = 0
+        for i in code_cells:
+            cell = nb.cells[i]
+            number += 1
+            if i in killers:
+                kind, reason = killers[i]
+                cell.outputs = [_error("CellTimeout", reason) if kind == "timeout" else
+                                _error("KernelDied", f"not run: in an earlier run this cell killed the kernel "
+                                                     f"({reason}), so the notebook was re-run without it")]
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                _take_down(nb, code_cells, i, "the whole notebook exceeded its time limit of "
+                                              f"{float(job['wall_clock']):g} s", status)
+                break
+            cell.execution_count = number
+            limit = min(cell_timeout, remaining)
             try:
-                status["isolation"] = json.loads((run_dir / "isolation.json").read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                status["isolation"] = {"landlock": 0, "partial": "the kernel did not report its isolation"}
-            for i in code_cells:
-                cell = nb.cells[i]
-                if i in killers:
-                    cell.outputs = [_error("KernelDied", f"not run: in an earlier run this cell killed the kernel "
-                                                         f"({killers[i]}), so the notebook was re-run without it")]
-                    continue
-                if time.monotonic() > deadline:
-                    _take_down(nb, code_cells, i, "the whole notebook exceeded its time limit of "
-                                                  f"{job['wall_clock']:g} s", status)
-                    break
-                current = i
-                try:
-                    client.execute_cell(cell, i)
-                except DeadKernelError:
-                    cell.outputs = [o for o in cell.outputs if o.get("output_type") != "error"]
-                    death = i, _death_reason(km)
-                    break
-                except CellTimeoutError:
-                    death = i, "it timed out and the kernel did not recover"
-                    break
-                status["executed"] += 1
-                if any(o.get("ename") == "CellTimeout" for o in cell.outputs if o.get("output_type") == "error"):
-                    status["timeouts"].append(i)
-                    if not _responsive(client, km):
-                        death = i, "it ran longer than the time limit, ignored the interrupt and the kernel was shut down"
-                        break
-            current = None
-    except DeadKernelError:
-        if death is None and current is not None:
-            death = current, _death_reason(km)
-        elif death is None and status["died"] is None:
-            _take_down(nb, code_cells, 0, "the kernel could not start or died at once", status)
-    except Exception as exc:  # kernel start failures and the like: report, don't crash
-        if death is None and status["died"] is None:
-            _take_down(nb, code_cells, current or 0, f"the kernel could not run: {type(exc).__name__}: {exc}", status)
-    return death
-
-
-def _responsive(client, km, wait: float = 3.0) -> bool:
-    """After an interrupt: does the kernel run a trivial request within `wait` seconds?"""
-    from nbformat.v4 import new_code_cell
-
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
-    probe = new_code_cell("pass")
-    saved = client.timeout, client.error_on_timeout, client.interrupt_on_timeout
-    client.timeout, client.error_on_timeout, client.interrupt_on_timeout = wait, None, False
-    try:
-        client.nb.cells.append(probe)
-        client.execute_cell(probe, len(client.nb.cells) - 1, store_history=False)
-        return True
-    except (CellTimeoutError, DeadKernelError):
-        return False
+                if is_test(cell):
+                    gid = cell.metadata.get("nbgrader", {}).get("grade_id", "test")
+                    filename = f"<test cell {gid}>"
+                    with _tempdir(tempfile_dir):
+                        printed, failure = runner.run(cell.source, filename, limit)
+                    if printed:
+                        cell.outputs.append(_stream(printed))
+                    _student_output(cell, judge)
+                    if failure is not None:
+                        ename, evalue, tb = judging.format_failure(failure, filename)
+                        cell.outputs.append(_error(ename, evalue, tb))
+                else:
+                    judge.deadline = time.monotonic() + limit
+                    try:
+                        changed = judge.call("exec", cell.source, f"<cell {number}>")
+                        runner.forget(changed if isinstance(changed, list) else [])
+                        _student_output(cell, judge)
+                    except (judging.StudentDied, judging.StudentTimeout):
+                        raise
+                    except Exception as exc:
+                        runner.forget(getattr(exc, "changed", []))
+                        _student_output(cell, judge)
+                        tb = list(getattr(exc, "student_traceback", []) or [])
+                        ename = getattr(exc, "remote_type", type(exc).__name__)
+                        cell.outputs.append(_error(ename, str(exc), tb or None))
+                    finally:
+                        judge.deadline = None
+            except judging.StudentTimeout:
+                _student_output(cell, judge)
+                reason = f"this cell ran longer than {cell_timeout:g} s and was stopped"
+                cell.outputs.append(_error("CellTimeout", reason))
+                stop = ("timeout", i, reason)
+                break
+            except judging.StudentDied:
+                _student_output(cell, judge)
+                student.kill()
+                cell.outputs = [o for o in cell.outputs if o.get("output_type") != "error"]
+                stop = ("death", i, student.reason())
+                break
+            status["executed"] += 1
     finally:
-        client.nb.cells.pop()
-        client.timeout, client.error_on_timeout, client.interrupt_on_timeout = saved
+        if student is not None:
+            student.close()
+        if group is not None:
+            group.kill()
+            group.remove()
+        if mounted:
+            zygote.umount(run_dir)
+    return stop
+
+
+@contextlib.contextmanager
+def _tempdir(path: str):
+    """Temporary files a test makes go to the student's scratch folder, where both sides see them."""
+    import tempfile
+
+    saved = tempfile.tempdir
+    tempfile.tempdir = path
+    try:
+        yield
+    finally:
+        tempfile.tempdir = saved
+
+
+def _student_output(cell, judge) -> None:
+    text = judge.take_output()
+    if text:
+        cell.outputs.append(_stream(text))
+
+
+def grade_submission(submission: bytes, graded_cells: list[dict], limits: dict | None = None,
+                     imports: list[str] | None = None) -> dict:
+    """Grade one submission from bytes, sharing no file with the caller (e.g. a Dask task).
+
+    `graded_cells` are the source notebook's nbgrader cells (dicts as in the .ipynb, with
+    `metadata.nbgrader`): locked and graded ones replace the submission's, missing ones are
+    inserted. `limits` as a job (cell_timeout, wall_clock, memory_mb, fsize_mb, pids, disk_mb).
+    Returns {"cells": [{"grade_id", "points", "score", "error"}], "status": ..., "notebook": JSON text}.
+    """
+    import nbformat
+
+    from tito.core.autograde import _read_notebook, rebuild
+
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="tito-submission-")) / "submission.ipynb"
+    try:
+        path.write_bytes(submission)
+        nb = _read_notebook(path)
+    finally:
+        import shutil
+
+        shutil.rmtree(path.parent, ignore_errors=True)
+    source = nbformat.v4.new_notebook(cells=[nbformat.from_dict(c) for c in graded_cells])
+    nb, notes = rebuild(nb, source, source)
+    job = {"cell_timeout": 30, "wall_clock": 600, "memory_mb": 2048, "fsize_mb": 64, **(limits or {})}
+    job["imports"] = imports or trusted_imports(source)
+    from tito.core.autograde import Worker
+
+    worker = Worker()            # a fresh worker: the caller's environment and mounts stay its own
+    try:
+        answer = worker.run(job, nb, float(job["wall_clock"]) + 60)
+    finally:
+        worker.close()
+    if not answer or not answer.get("nb"):
+        raise RuntimeError(f"the grading worker failed: {(answer or {}).get('status', {}).get('error', 'it hung or crashed')}")
+    status, text = answer["status"], answer["nb"]
+    executed = nbformat.reads(text, as_version=4)
+    cells = []
+    for cell in executed.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if is_test(cell):
+            errors = [o for o in cell.outputs if o.get("output_type") == "error"]
+            points = float(meta.get("points", 0))
+            cells.append({"grade_id": meta.get("grade_id"), "points": points, "score": 0.0 if errors else points,
+                          "error": f"{errors[0].get('ename')}: {errors[0].get('evalue')}" if errors else None})
+    return {"cells": cells, "status": status, "notes": notes, "notebook": text}
 
 
 def serve() -> None:
     """Worker loop: one JSON job per stdin line, JSON answers on stdout (see the module docstring).
-    Imports are paid once per worker, not once per submission."""
+    The zygote is forked before the first job is read."""
     def say(message: dict) -> None:
         sys.stdout.write(json.dumps(message) + "\n")
         sys.stdout.flush()
 
-    for line in sys.stdin:
-        request = json.loads(line)
-        try:
-            status, text = run_job(request["job"], request["nb"], lambda pid: say({"kernel": pid}))
-        except Exception as exc:  # report it for this job; the worker keeps serving
-            status, text = {"executed": 0, "timeouts": [], "died": None,
-                            "error": f"{type(exc).__name__}: {exc}"}, None
-        say({"status": status, "nb": text})
+    engine = Engine()
+    try:
+        for line in sys.stdin:
+            request = json.loads(line)
+            try:
+                status, text = run_job(request["job"], request["nb"], lambda pid: say({"kernel": pid}), engine)
+            except Exception as exc:  # report it for this job; the worker keeps serving
+                status, text = {"executed": 0, "timeouts": [], "died": None,
+                                "error": f"{type(exc).__name__}: {exc}"}, None
+            say({"status": status, "nb": text})
+    finally:
+        engine.close()
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--kernel":
-        _launch_kernel(sys.argv[2:])
-    else:
-        serve()
+    serve()

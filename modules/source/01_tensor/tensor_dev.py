@@ -158,8 +158,8 @@ print(scores - scores.mean(axis=1, keepdims=True))
 #     ...                         # now every Tensor has t.add(other)
 # ```
 #
-# `@patch` sets the function as a method of the class named in the annotation, exactly as if it
-# had been written inside `class Tensor:`. All of it lives in this module, so
+# `@patch` sets the function as a method of the class named in the annotation, as if it had been
+# written inside `class Tensor:`. All of it lives in this module, so
 # `from tinytorch.core.tensor import Tensor` gives the whole class.
 #
 # Some code is given, plumbing you can read but don't have to write:

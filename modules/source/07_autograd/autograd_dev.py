@@ -68,10 +68,10 @@ from tinytorch.core.tensor import Tensor
 # gradient checks).
 #
 # As in module 01, the class grows step by step: this cell defines `Variable` with its value and
-# flags; each later step adds the methods that use its operations with fastcore's `@patch`
-# (`@patch def backward(self: Variable, ...)` in step 3, the operators `+ - *` in step 2, …).
-# Until a step has run, a Variable falls back on the `Tensor` method of the same name, which
-# computes the value but records no graph.
+# flags; each later step adds, with fastcore's `@patch`, the methods that call its operations
+# (the operators `+ - *` in step 2, `@patch def backward(self: Variable, ...)` in step 3, …).
+# Until a step has run, a Variable falls back on the `Tensor` method of the same name where there
+# is one: it computes the value but records no graph.
 
 # %% nbgrader={"grade": false, "grade_id": "variable-class", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export

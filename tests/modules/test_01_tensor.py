@@ -525,3 +525,32 @@ def test_numpy_functions_call_the_tensor_methods(monkeypatch):
     assert np.add(t, 1).data.tolist() == [0.0, 3.0]
     assert np.subtract(1, t).data.tolist() == [2.0, -1.0]      # not commutative: computed by NumPy
     assert calls == ["exp", "maximum", "maximum", "add"]
+
+
+# ---- the class taught in steps with @patch is whole in the package ----------------------------
+
+def test_the_package_defines_every_method_in_tensor_py():
+    """Module 01 adds methods with fastcore's @patch; each one lives in tinytorch/core/tensor.py."""
+    import tinytorch.core.tensor as tensor_module
+    for name in ("__init__", "add", "multiply", "__add__", "__rsub__", "matmul", "__matmul__", "reshape",
+                 "transpose", "flatten", "sum", "mean", "max", "exp", "log", "maximum", "__array_ufunc__"):
+        method = getattr(Tensor, name)
+        assert method.__module__ == tensor_module.__name__, f"Tensor.{name} comes from {method.__module__}"
+        assert method.__qualname__ == f"Tensor.{name}", f"Tensor.{name} is named {method.__qualname__}"
+    assert isinstance(vars(Tensor)["T"], property), "T should be a property"
+    assert np.array_equal(Tensor([[1, 2], [3, 4]]).T.data, [[1, 3], [2, 4]])
+
+
+def test_no_later_module_patches_tensor():
+    """CONTRIBUTING: later modules compute with module 01's Tensor, never add or replace its methods."""
+    import subprocess
+    import sys
+    script = (
+        "import importlib, pkgutil, tinytorch.core, tinytorch.core.tensor as t\n"
+        "before = dict(vars(t.Tensor))\n"
+        "for m in pkgutil.iter_modules(tinytorch.core.__path__):\n"
+        "    importlib.import_module('tinytorch.core.' + m.name)\n"
+        "after = vars(t.Tensor)\n"
+        "print(sorted(k for k in set(before) | set(after) if before.get(k) is not after.get(k)))\n")
+    changed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert changed.strip() == "[]", f"importing later modules changed Tensor's attributes: {changed}"

@@ -301,7 +301,8 @@ def test_every_tensor_operation_is_overridden():
     inherited_ok = {"__len__", "__iter__", "__bool__", "item", "numpy", "__array__", "_compare",
                     "__float__", "__int__",
                     "__dict__", "__weakref__", "__module__", "__doc__", "__init__", "__hash__"}
-    missing = [name for name in vars(Tensor) if name not in vars(Variable) and name not in inherited_ok]
+    missing = [name for name in vars(Tensor) if name not in vars(Variable) and name not in inherited_ok
+               and not name.startswith("_orig_")]    # fastcore's @patch keeps what it replaced there
     assert not missing, f"Variable must override {missing}"
 
 

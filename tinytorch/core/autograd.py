@@ -6,8 +6,9 @@ __all__ = ['GradFn', 'Variable', 'unbroadcast', 'add', 'multiply', 'subtract', '
            'exp', 'log', 'tanh', 'sqrt', 'absolute', 'maximum', 'minimum', 'matmul', 'numerical_gradient',
            'gradient_check']
 
-# %% modules/source/07_autograd/autograd_dev.py #f7b9e438
+# %% modules/source/07_autograd/autograd_dev.py #34f96c37
 import numpy as np
+from fastcore.basics import patch
 
 from tinytorch.core.tensor import Tensor
 
@@ -38,14 +39,10 @@ def _as_array(data, requires_grad):
     return value
 
 
-def _axis(axis):
-    return tuple(axis) if isinstance(axis, list) else axis
-
-
 class Variable(Tensor):
     """A Tensor that records the operations made with it, so `backward()` can compute gradients."""
 
-    __hash__ = object.__hash__          # usable as a dict key even though `==` is elementwise
+    __hash__ = object.__hash__          # by identity: a dict key even though `==` is elementwise
     __array_priority__ = 1000           # NumPy defers mixed operations to us
 
     def __init__(self, data, requires_grad=True, grad_fn=None):
@@ -84,7 +81,6 @@ class Variable(Tensor):
     dtype = property(lambda self: self._data.dtype, doc="NumPy dtype of the value.")
     ndim = property(lambda self: self._data.ndim, doc="Number of dimensions.")
     is_leaf = property(lambda self: self.grad_fn is None, doc="True for values not made by an operation.")
-    T = property(lambda self: self.transpose(), doc="Transpose (reversed axes).")
 
     def __repr__(self):
         extra = f", grad_fn={self.grad_fn!r}" if self.grad_fn is not None else ""
@@ -97,98 +93,6 @@ class Variable(Tensor):
     def zero_grad(self):
         """Forget the accumulated gradient."""
         self.grad = None
-
-    def backward(self, gradient=None):
-        """Fill in `.grad` of every leaf this Variable depends on (d self / d leaf, times `gradient`)."""
-        if not self.requires_grad:
-            raise RuntimeError("backward() on a Variable that does not require gradients "
-                               "(none of its inputs has requires_grad=True)")
-        if gradient is None:                          # d self / d self = 1 everywhere
-            seed = np.empty(self._data.shape, self._data.dtype)
-            seed.fill(1)                              # (np.ones, minus its Python wrapper)
-        else:
-            seed = np.asarray(gradient._data if isinstance(gradient, Variable) else
-                              gradient.data if isinstance(gradient, Tensor) else gradient,
-                              dtype=self._data.dtype)
-            if seed.shape != self._data.shape:
-                raise ValueError(f"backward(): gradient has shape {seed.shape}, but the Variable has "
-                                 f"shape {self._data.shape}; they must match")
-        backpropagate(self, seed)
-
-    # -- operators: each delegates to a function defined below ------------------------------
-    def __add__(self, other): return add(self, other)
-    def __radd__(self, other): return add(other, self)
-    def __sub__(self, other): return subtract(self, other)
-    def __rsub__(self, other): return subtract(other, self)
-    def __mul__(self, other): return multiply(self, other)
-    def __rmul__(self, other): return multiply(other, self)
-    def __truediv__(self, other): return divide(self, other)
-    def __rtruediv__(self, other): return divide(other, self)
-    def __matmul__(self, other): return matmul(self, other)
-    def __rmatmul__(self, other): return matmul(other, self)
-    def __neg__(self): return negate(self)
-    def __pos__(self): return self
-    def __pow__(self, exponent): return power(self, exponent)
-    def __rpow__(self, base): return exp(multiply(self, float(np.log(base))))
-    def __getitem__(self, index): return getitem(self, index)
-    def __gt__(self, other): return _compare(np.greater, self, other)
-    def __lt__(self, other): return _compare(np.less, self, other)
-    def __ge__(self, other): return _compare(np.greater_equal, self, other)
-    def __le__(self, other): return _compare(np.less_equal, self, other)
-    def __eq__(self, other): return _compare(np.equal, self, other)
-    def __ne__(self, other): return _compare(np.not_equal, self, other)
-    add = __add__
-    multiply = __mul__
-    subtract = __sub__
-    divide = __truediv__
-    matmul = __matmul__
-
-    def sum(self, axis=None, keepdims=False, *, dtype=None, out=None):
-        if dtype is None and out is None:
-            return reduce_sum(self, tuple(axis) if isinstance(axis, list) else axis, keepdims)
-        return _reduction(reduce_sum, Tensor.sum, self, axis, keepdims, dtype, out)
-
-    def mean(self, axis=None, keepdims=False, *, dtype=None, out=None):
-        if dtype is None and out is None:
-            return reduce_mean(self, tuple(axis) if isinstance(axis, list) else axis, keepdims)
-        return _reduction(reduce_mean, Tensor.mean, self, axis, keepdims, dtype, out)
-
-    def max(self, axis=None, keepdims=False, *, out=None):
-        return _reduction(reduce_max, Tensor.max, self, axis, keepdims, None, out)
-
-    def reshape(self, *shape):
-        return reshape(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
-
-    def transpose(self, *axes):
-        return transpose(self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes or None)
-
-    def flatten(self): return reshape(self, (-1,))
-    def exp(self): return exp(self)
-    def log(self): return log(self)
-    def sqrt(self): return sqrt(self)
-    def tanh(self): return tanh(self)
-    def abs(self): return absolute(self)
-    def maximum(self, other): return maximum(self, other)
-    def minimum(self, other): return minimum(self, other)
-    __abs__ = abs
-
-    def __round__(self, ndigits=None):
-        """Rounded values: a Variable without gradient (rounding is flat almost everywhere)."""
-        return Variable(round(self.data, ndigits), requires_grad=False)
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return _array_ufunc(ufunc, method, inputs, kwargs)
-
-
-def _reduction(op, tensor_method, a, axis, keepdims, dtype, out):
-    """sum/mean/max of a Variable; NumPy's `dtype=` casts first, `out=` leaves the graph."""
-    axis = _axis(axis)
-    if out is not None:                              # np.sum(v, out=array): values only
-        return tensor_method(a.data, axis=axis, keepdims=keepdims, out=out, **(
-            {} if dtype is None else {"dtype": dtype}))
-    if dtype is not None and np.dtype(dtype) != a._data.dtype:
-        a = cast(a, dtype)
-    return op(a, axis, keepdims)
 
 # %% modules/source/07_autograd/autograd_dev.py #dfb8b351
 def _value(x):
@@ -310,6 +214,24 @@ def subtract(a, b):
                  (b, lambda g: unbroadcast(-g, B._data.shape)))
     ### END SOLUTION
 
+
+# The operators (given): `v + w`, `2 * v`, `1 - v` call the functions above.
+@patch
+def __add__(self: Variable, other): return add(self, other)
+@patch
+def __radd__(self: Variable, other): return add(other, self)
+@patch
+def __sub__(self: Variable, other): return subtract(self, other)
+@patch
+def __rsub__(self: Variable, other): return subtract(other, self)
+@patch
+def __mul__(self: Variable, other): return multiply(self, other)
+@patch
+def __rmul__(self: Variable, other): return multiply(other, self)
+
+
+Variable.add, Variable.subtract, Variable.multiply = Variable.__add__, Variable.__sub__, Variable.__mul__
+
 # %% modules/source/07_autograd/autograd_dev.py #backward
 def topological_order(root):
     """Every node reachable from `root`, once each, every node listed before its inputs."""
@@ -359,7 +281,26 @@ def backpropagate(root, seed):
             grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad
     ### END SOLUTION
 
-# %% modules/source/07_autograd/autograd_dev.py #5d2925ca
+
+@patch
+def backward(self: Variable, gradient=None):
+    """Fill in `.grad` of every leaf this Variable depends on (d self / d leaf, times `gradient`)."""
+    if not self.requires_grad:
+        raise RuntimeError("backward() on a Variable that does not require gradients "
+                           "(none of its inputs has requires_grad=True)")
+    if gradient is None:                          # d self / d self = 1 everywhere
+        seed = np.empty(self._data.shape, self._data.dtype)
+        seed.fill(1)                              # (np.ones, minus its Python wrapper)
+    else:
+        seed = np.asarray(gradient._data if isinstance(gradient, Variable) else
+                          gradient.data if isinstance(gradient, Tensor) else gradient,
+                          dtype=self._data.dtype)
+        if seed.shape != self._data.shape:
+            raise ValueError(f"backward(): gradient has shape {seed.shape}, but the Variable has "
+                             f"shape {self._data.shape}; they must match")
+    backpropagate(self, seed)
+
+# %% modules/source/07_autograd/autograd_dev.py #e52bb640
 def divide(a, b):
     """a / b: d/da = 1 / b, d/db = -(a / b) / b."""
     B = _value(b)
@@ -527,6 +468,108 @@ def minimum(a, b):
                  (a, lambda g: unbroadcast(_t(g).multiply(_t(np.less(Av, Bv)))._data, Av.shape)),
                  (b, lambda g: unbroadcast(_t(g).multiply(_t(np.less_equal(Bv, Av)))._data, Bv.shape)))
 
+
+# The methods and operators behind these functions (given): `v / 2`, `v ** 3`, `v[0]`, `v.sum()`,
+# `v.T`, `v.exp()`, `abs(v)`, … Each is one line that calls the function above.
+@patch
+def __truediv__(self: Variable, other): return divide(self, other)
+@patch
+def __rtruediv__(self: Variable, other): return divide(other, self)
+@patch
+def __neg__(self: Variable): return negate(self)
+@patch
+def __pos__(self: Variable): return self
+@patch
+def __pow__(self: Variable, exponent): return power(self, exponent)
+@patch
+def __rpow__(self: Variable, base): return exp(multiply(self, float(np.log(base))))
+@patch
+def __getitem__(self: Variable, index): return getitem(self, index)
+@patch
+def __gt__(self: Variable, other): return _compare(np.greater, self, other)
+@patch
+def __lt__(self: Variable, other): return _compare(np.less, self, other)
+@patch
+def __ge__(self: Variable, other): return _compare(np.greater_equal, self, other)
+@patch
+def __le__(self: Variable, other): return _compare(np.less_equal, self, other)
+@patch
+def __eq__(self: Variable, other): return _compare(np.equal, self, other)
+@patch
+def __ne__(self: Variable, other): return _compare(np.not_equal, self, other)
+
+
+Variable.divide = Variable.__truediv__
+
+def _axis(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _reduction(op, tensor_method, a, axis, keepdims, dtype, out):
+    """sum/mean/max of a Variable; NumPy's `dtype=` casts first, `out=` leaves the graph."""
+    axis = _axis(axis)
+    if out is not None:                              # np.sum(v, out=array): values only
+        return tensor_method(a.data, axis=axis, keepdims=keepdims, out=out, **(
+            {} if dtype is None else {"dtype": dtype}))
+    if dtype is not None and np.dtype(dtype) != a._data.dtype:
+        a = cast(a, dtype)
+    return op(a, axis, keepdims)
+
+
+@patch
+def sum(self: Variable, axis=None, keepdims=False, *, dtype=None, out=None):
+    if dtype is None and out is None:
+        return reduce_sum(self, tuple(axis) if isinstance(axis, list) else axis, keepdims)
+    return _reduction(reduce_sum, Tensor.sum, self, axis, keepdims, dtype, out)
+
+@patch
+def mean(self: Variable, axis=None, keepdims=False, *, dtype=None, out=None):
+    if dtype is None and out is None:
+        return reduce_mean(self, tuple(axis) if isinstance(axis, list) else axis, keepdims)
+    return _reduction(reduce_mean, Tensor.mean, self, axis, keepdims, dtype, out)
+
+@patch
+def max(self: Variable, axis=None, keepdims=False, *, out=None):
+    return _reduction(reduce_max, Tensor.max, self, axis, keepdims, None, out)
+
+@patch
+def reshape(self: Variable, *shape):
+    return reshape(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
+
+@patch
+def transpose(self: Variable, *axes):
+    return transpose(self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes or None)
+
+@patch
+def flatten(self: Variable): return reshape(self, (-1,))
+@patch
+def exp(self: Variable): return exp(self)
+@patch
+def log(self: Variable): return log(self)
+@patch
+def sqrt(self: Variable): return sqrt(self)
+@patch
+def tanh(self: Variable): return tanh(self)
+@patch
+def abs(self: Variable): return absolute(self)
+@patch
+def maximum(self: Variable, other): return maximum(self, other)
+@patch
+def minimum(self: Variable, other): return minimum(self, other)
+@patch
+def __abs__(self: Variable): return absolute(self)
+
+@patch
+def __round__(self: Variable, ndigits=None):
+    """Rounded values: a Variable without gradient (rounding is flat almost everywhere)."""
+    return Variable(round(self.data, ndigits), requires_grad=False)
+
+
+@patch(as_prop=True)
+def T(self: Variable):
+    """Transpose (reversed axes)."""
+    return self.transpose()
+
 # %% modules/source/07_autograd/autograd_dev.py #matmul
 def matmul(a, b):
     """a @ b."""
@@ -560,7 +603,16 @@ def matmul(a, b):
         return unbroadcast(gb[..., 0] if B.ndim == 1 else gb, B.shape)
     return _node(A.matmul(B), "MatMul", (a, rule_a), (b, rule_b))
 
-# %% modules/source/07_autograd/autograd_dev.py #965992b2
+
+@patch
+def __matmul__(self: Variable, other): return matmul(self, other)
+@patch
+def __rmatmul__(self: Variable, other): return matmul(other, self)
+
+
+Variable.matmul = Variable.__matmul__
+
+# %% modules/source/07_autograd/autograd_dev.py #7181746b
 _DIFFERENTIABLE = {
     np.add: add, np.subtract: subtract, np.multiply: multiply, np.true_divide: divide,
     np.matmul: matmul, np.negative: negate, np.positive: lambda a: a, np.power: power,
@@ -582,6 +634,11 @@ def _array_ufunc(ufunc, method, inputs, kwargs):
     if ufunc in _NO_GRADIENT or not any(isinstance(x, Variable) and x.requires_grad for x in inputs):
         return Variable(ufunc(*arrays, **kwargs), requires_grad=False)
     raise TypeError(f"np.{ufunc.__name__} has no gradient rule in tinytorch.core.autograd")
+
+
+@patch
+def __array_ufunc__(self: Variable, ufunc, method, *inputs, **kwargs):
+    return _array_ufunc(ufunc, method, inputs, kwargs)
 
 # %% modules/source/07_autograd/autograd_dev.py #7bc9099e
 def numerical_gradient(f, x, h=1e-6):

@@ -3,10 +3,11 @@
 # %% auto #0
 __all__ = ['Tensor']
 
-# %% modules/source/01_tensor/tensor_dev.py #1d04d82d
+# %% modules/source/01_tensor/tensor_dev.py #89ae84e9
 import numbers
 
 import numpy as np
+from fastcore.basics import patch
 
 # %% modules/source/01_tensor/tensor_dev.py #tensor-class
 _ACCEPTED = "a number, a bool, a (nested) list or tuple of numbers, a NumPy array, or a Tensor"
@@ -59,19 +60,6 @@ def _result(array, *inputs):
     return out
 
 
-def _numpy_reduction(method, tensor, axis, keepdims, dtype, out):
-    """`np.sum(t, dtype=..., out=...)` and friends: reduce in `dtype`, then write into `out`."""
-    source = tensor if dtype is None else Tensor(tensor, dtype=dtype)
-    result = method(source, axis=axis, keepdims=keepdims)
-    if out is None:
-        return result
-    target = out._data if isinstance(out, Tensor) else out
-    if not isinstance(target, np.ndarray):
-        raise TypeError(f"out= must be a NumPy array or a Tensor, got {type(out).__name__}")
-    np.copyto(target, result._data, casting="same_kind")
-    return out
-
-
 class Tensor:
     """An n-dimensional array of numbers with a shape and a dtype, backed by NumPy."""
 
@@ -115,235 +103,6 @@ class Tensor:
         """Number of axes."""
         return self._data.ndim
 
-    # ---- elementwise arithmetic -------------------------------------------------------------
-    def add(self, other):
-        """Elementwise self + other, with broadcasting; other: Tensor, number, list or array."""
-        b = _operand(other)
-        if b is NotImplemented:
-            raise TypeError(f"cannot add a Tensor and a {type(other).__name__}")
-        # TODO: add self's array and b (NumPy broadcasts for you), and return the sum as a Tensor.
-        # HINT: wrap NumPy results with `_result(array, self, other)` so the dtype rule applies.
-        ### BEGIN SOLUTION
-        return _result(self._data + b, self, other)
-        ### END SOLUTION
-
-    def multiply(self, other):
-        """Elementwise self * other, with broadcasting; other: Tensor, number, list or array."""
-        b = _operand(other)
-        if b is NotImplemented:
-            raise TypeError(f"cannot multiply a Tensor and a {type(other).__name__}")
-        # TODO: as in `add`, with elementwise multiplication.
-        ### BEGIN SOLUTION
-        return _result(self._data * b, self, other)
-        ### END SOLUTION
-
-    def subtract(self, other):
-        """Elementwise self - other, with broadcasting."""
-        b = _operand(other)
-        if b is NotImplemented:
-            raise TypeError(f"cannot subtract a {type(other).__name__} from a Tensor")
-        return _result(self._data - b, self, other)
-
-    def divide(self, other):
-        """Elementwise self / other (true division), with broadcasting."""
-        b = _operand(other)
-        if b is NotImplemented:
-            raise TypeError(f"cannot divide a Tensor by a {type(other).__name__}")
-        return _result(self._data / b, self, other)
-
-    # Operators (given). Each returns NotImplemented for an unknown operand type, so Python can
-    # ask the other operand instead.
-    def __add__(self, other):
-        return NotImplemented if _operand(other) is NotImplemented else self.add(other)
-
-    def __radd__(self, other):
-        return NotImplemented if _operand(other) is NotImplemented else self.add(other)
-
-    def __mul__(self, other):
-        return NotImplemented if _operand(other) is NotImplemented else self.multiply(other)
-
-    def __rmul__(self, other):
-        return NotImplemented if _operand(other) is NotImplemented else self.multiply(other)
-
-    def __sub__(self, other):
-        return NotImplemented if _operand(other) is NotImplemented else self.subtract(other)
-
-    def __rsub__(self, other):
-        b = _operand(other)
-        return NotImplemented if b is NotImplemented else _result(b - self._data, self, other)
-
-    def __truediv__(self, other):
-        return NotImplemented if _operand(other) is NotImplemented else self.divide(other)
-
-    def __rtruediv__(self, other):
-        b = _operand(other)
-        return NotImplemented if b is NotImplemented else _result(b / self._data, self, other)
-
-    def __neg__(self):
-        return _result(-self._data, self)
-
-    def __pow__(self, exponent):
-        b = _operand(exponent)
-        return NotImplemented if b is NotImplemented else _result(self._data ** b, self, exponent)
-
-    # ---- matrix multiplication ----------------------------------------------------------------
-    def matmul(self, other):
-        """Matrix product self @ other: (..., m, k) @ (..., k, n) -> (..., m, n)."""
-        b = _operand(other)
-        if b is NotImplemented:
-            raise TypeError(f"cannot matmul a Tensor and a {type(other).__name__}")
-        a, b = self._data, np.asarray(b)
-        # TODO: return the matrix product of a and b as a Tensor (`np.matmul`, then `_result`).
-        #       When the shapes don't fit, raise a ValueError whose message names both shapes.
-        # HINTS: - np.matmul raises ValueError for mismatched inner dimensions or a 0-d operand;
-        #          catch it (try/except ValueError) and raise your own with a.shape and b.shape.
-        #        - `raise ... from None` hides NumPy's message behind yours.
-        ### BEGIN SOLUTION
-        try:
-            product = np.matmul(a, b)
-        except ValueError:
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned; "
-                             "(m, k) @ (k, n) needs the same k, and neither operand may be a "
-                             "scalar") from None
-        return _result(product, self, other)
-        ### END SOLUTION
-
-    def __matmul__(self, other):
-        return NotImplemented if _operand(other) is NotImplemented else self.matmul(other)
-
-    def __rmatmul__(self, other):
-        b = _operand(other)
-        return NotImplemented if b is NotImplemented else _result(b).matmul(self)
-
-    # ---- shape manipulation ---------------------------------------------------------------------
-    def reshape(self, *shape):
-        """Same elements in a new shape: t.reshape(2, 3) or t.reshape((2, 3)); one -1 allowed."""
-        # TODO: return the data in the new shape, as a Tensor.
-        # HINTS: - `t.reshape((2, 3))` arrives as shape == ((2, 3),): unpack a single tuple/list.
-        #        - ndarray.reshape understands -1 and raises ValueError for a wrong size.
-        ### BEGIN SOLUTION
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return _result(self._data.reshape(shape), self)
-        ### END SOLUTION
-
-    def transpose(self, *axes):
-        """Reorder the axes; with no arguments reverse them: t.transpose(), t.transpose(1, 0)."""
-        # TODO: return the data with its axes reordered, as a Tensor.
-        # HINTS: - accept one tuple or separate numbers, as in `reshape`.
-        #        - ndarray.transpose(None) reverses the axes; `axes or None` gives that when empty.
-        ### BEGIN SOLUTION
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return _result(self._data.transpose(axes or None), self)
-        ### END SOLUTION
-
-    @property
-    def T(self):
-        """The tensor with its axes reversed (rows and columns swapped for a matrix)."""
-        return self.transpose()
-
-    # ---- reductions --------------------------------------------------------------------------
-    def sum(self, axis=None, keepdims=False, *, dtype=None, out=None):
-        """Sum over `axis` (None: all elements); keepdims keeps reduced axes with length 1."""
-        if dtype is not None or out is not None:     # np.sum(t, dtype=..., out=...) (given)
-            return _numpy_reduction(Tensor.sum, self, axis, keepdims, dtype, out)
-        axis = tuple(axis) if isinstance(axis, list) else axis
-        # TODO: sum the data along `axis` and return a Tensor (a 0-d Tensor when axis is None).
-        # HINT: ndarray.sum takes the same `axis` and `keepdims` arguments.
-        ### BEGIN SOLUTION
-        return _result(self._data.sum(axis=axis, keepdims=keepdims), self)
-        ### END SOLUTION
-
-    def mean(self, axis=None, keepdims=False, *, dtype=None, out=None):
-        """Arithmetic mean over `axis` (None: all elements)."""
-        if dtype is not None or out is not None:     # np.mean(t, dtype=..., out=...) (given)
-            return _numpy_reduction(Tensor.mean, self, axis, keepdims, dtype, out)
-        axis = tuple(axis) if isinstance(axis, list) else axis
-        # TODO: as in `sum`, with the mean. (The mean of integers is float64 in NumPy;
-        #       `_result` turns it into float32.)
-        # HINT: ndarray.mean works; the sum divided by the count of values averaged is the same
-        #       and skips ndarray.mean's few microseconds of Python bookkeeping.
-        ### BEGIN SOLUTION
-        total = self._data.sum(axis=axis, keepdims=keepdims)
-        count = self._data.size // max(total.size, 1)      # values per mean
-        return _result(total / count, self)
-        ### END SOLUTION
-
-    def max(self, axis=None, keepdims=False, *, out=None):
-        """Largest element over `axis` (None: all elements)."""
-        if out is not None:                          # np.max(t, out=...)
-            return _numpy_reduction(Tensor.max, self, axis, keepdims, None, out)
-        axis = tuple(axis) if isinstance(axis, list) else axis
-        return _result(self._data.max(axis=axis, keepdims=keepdims), self)
-
-    # ---- elementwise functions (given): each is one NumPy function, the result a Tensor ----------
-    def exp(self):
-        """e ** x, elementwise."""
-        return _result(np.exp(self._data), self)
-
-    def log(self):
-        """Natural logarithm, elementwise."""
-        return _result(np.log(self._data), self)
-
-    def sqrt(self):
-        """Square root, elementwise."""
-        return _result(np.sqrt(self._data), self)
-
-    def tanh(self):
-        """Hyperbolic tangent, elementwise."""
-        return _result(np.tanh(self._data), self)
-
-    def abs(self):
-        """Absolute value, elementwise (also `abs(t)`)."""
-        return _result(np.abs(self._data), self)
-
-    def maximum(self, other):
-        """Elementwise larger of self and other, with broadcasting (`np.maximum(t, 0)` is ReLU)."""
-        b = _operand(other)
-        if b is NotImplemented:
-            raise TypeError(f"cannot compare a Tensor and a {type(other).__name__}")
-        return _result(np.maximum(self._data, b), self, other)
-
-    def minimum(self, other):
-        """Elementwise smaller of self and other, with broadcasting."""
-        b = _operand(other)
-        if b is NotImplemented:
-            raise TypeError(f"cannot compare a Tensor and a {type(other).__name__}")
-        return _result(np.minimum(self._data, b), self, other)
-
-    def flatten(self):
-        """The elements in one axis, in order: the same as `reshape(-1)`."""
-        return self.reshape(-1)
-
-    def __abs__(self):
-        return self.abs()
-
-    # ---- comparisons (given): elementwise, returning bool tensors -------------------------------
-    def _compare(self, other, op):
-        b = _operand(other)
-        return NotImplemented if b is NotImplemented else _result(op(self._data, b))
-
-    def __eq__(self, other):
-        return self._compare(other, np.equal)
-
-    def __ne__(self, other):
-        return self._compare(other, np.not_equal)
-
-    def __lt__(self, other):
-        return self._compare(other, np.less)
-
-    def __le__(self, other):
-        return self._compare(other, np.less_equal)
-
-    def __gt__(self, other):
-        return self._compare(other, np.greater)
-
-    def __ge__(self, other):
-        return self._compare(other, np.greater_equal)
-
-    __hash__ = object.__hash__   # defining __eq__ would otherwise make Tensors unhashable
-
     # ---- indexing and conversion (given) --------------------------------------------------------
     def __getitem__(self, key):
         return _result(self._data[key], self)   # NumPy reads Tensor indices through __array__
@@ -363,58 +122,383 @@ class Tensor:
         """The single element as a Python number (the tensor must have size 1)."""
         return self._data.item()
 
-    def __float__(self):
-        return float(self.item())    # float(t) for a one-element tensor; size > 1 raises ValueError
-
-    def __int__(self):
-        return int(self.item())
-
-    def __round__(self, ndigits=None):
-        """round(t) or round(t, 2): every element rounded (half to even, like NumPy), as a Tensor."""
-        return _result(np.round(self._data, ndigits or 0), self)
-
     def numpy(self):
         """A copy of the data as a NumPy array."""
         return self._data.copy()
 
-    def __array__(self, dtype=None, copy=None):
-        if copy is False and dtype is not None and np.dtype(dtype) != self._data.dtype:
-            raise ValueError("a copy is needed to change the dtype, but copy=False was given")
-        array = self._data if dtype is None else self._data.astype(dtype, copy=False)
-        return array.copy() if copy else array
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        """NumPy ufuncs on Tensors (np.exp(t), np.maximum(t, 0)) compute on the arrays, return Tensors."""
-        arrays = [_operand(x) for x in inputs]
-        if any(a is NotImplemented for a in arrays):
-            return NotImplemented
-        name = _UFUNC_METHODS.get(ufunc)
-        if name is not None and method == "__call__" and not kwargs:   # np.exp(t) is t.exp()
-            first = inputs[0]
-            if isinstance(first, Tensor):
-                return getattr(first, name)(*inputs[1:])
-            if name in _COMMUTATIVE and isinstance(inputs[1], Tensor):   # np.maximum(0, t)
-                return getattr(inputs[1], name)(first)
-        out = kwargs.get("out")
-        if out is not None:
-            out_arrays = tuple(o._data if isinstance(o, Tensor) else o for o in out)
-            if not all(isinstance(o, np.ndarray) for o in out_arrays):
-                return NotImplemented
-            kwargs["out"] = out_arrays
-        if isinstance(kwargs.get("where"), Tensor):
-            kwargs["where"] = kwargs["where"]._data
-        result = getattr(ufunc, method)(*arrays, **kwargs)
-        if out is not None:
-            return out[0] if len(out) == 1 else out
-        if method == "at":
-            return None
-        if isinstance(result, tuple):
-            return tuple(_result(r, *inputs) for r in result)
-        return _result(result, *inputs)
-
     def __repr__(self):
         body = np.array2string(self._data, prefix="Tensor(", separator=" ")
         return f"Tensor({body}, shape={self.shape}, dtype={self.dtype})"
+
+# %% modules/source/01_tensor/tensor_dev.py #tensor-arithmetic
+@patch
+def add(self: Tensor, other):
+    """Elementwise self + other, with broadcasting; other: Tensor, number, list or array."""
+    b = _operand(other)
+    if b is NotImplemented:
+        raise TypeError(f"cannot add a Tensor and a {type(other).__name__}")
+    # TODO: add self's array and b (NumPy broadcasts for you), and return the sum as a Tensor.
+    # HINT: wrap NumPy results with `_result(array, self, other)` so the dtype rule applies.
+    ### BEGIN SOLUTION
+    return _result(self._data + b, self, other)
+    ### END SOLUTION
+
+
+@patch
+def multiply(self: Tensor, other):
+    """Elementwise self * other, with broadcasting; other: Tensor, number, list or array."""
+    b = _operand(other)
+    if b is NotImplemented:
+        raise TypeError(f"cannot multiply a Tensor and a {type(other).__name__}")
+    # TODO: as in `add`, with elementwise multiplication.
+    ### BEGIN SOLUTION
+    return _result(self._data * b, self, other)
+    ### END SOLUTION
+
+
+@patch
+def subtract(self: Tensor, other):
+    """Elementwise self - other, with broadcasting."""
+    b = _operand(other)
+    if b is NotImplemented:
+        raise TypeError(f"cannot subtract a {type(other).__name__} from a Tensor")
+    return _result(self._data - b, self, other)
+
+
+@patch
+def divide(self: Tensor, other):
+    """Elementwise self / other (true division), with broadcasting."""
+    b = _operand(other)
+    if b is NotImplemented:
+        raise TypeError(f"cannot divide a Tensor by a {type(other).__name__}")
+    return _result(self._data / b, self, other)
+
+
+# Operators (given).
+@patch
+def __add__(self: Tensor, other):
+    return NotImplemented if _operand(other) is NotImplemented else self.add(other)
+
+
+@patch
+def __radd__(self: Tensor, other):
+    return NotImplemented if _operand(other) is NotImplemented else self.add(other)
+
+
+@patch
+def __mul__(self: Tensor, other):
+    return NotImplemented if _operand(other) is NotImplemented else self.multiply(other)
+
+
+@patch
+def __rmul__(self: Tensor, other):
+    return NotImplemented if _operand(other) is NotImplemented else self.multiply(other)
+
+
+@patch
+def __sub__(self: Tensor, other):
+    return NotImplemented if _operand(other) is NotImplemented else self.subtract(other)
+
+
+@patch
+def __rsub__(self: Tensor, other):
+    b = _operand(other)
+    return NotImplemented if b is NotImplemented else _result(b - self._data, self, other)
+
+
+@patch
+def __truediv__(self: Tensor, other):
+    return NotImplemented if _operand(other) is NotImplemented else self.divide(other)
+
+
+@patch
+def __rtruediv__(self: Tensor, other):
+    b = _operand(other)
+    return NotImplemented if b is NotImplemented else _result(b / self._data, self, other)
+
+
+@patch
+def __neg__(self: Tensor):
+    return _result(-self._data, self)
+
+
+@patch
+def __pow__(self: Tensor, exponent):
+    b = _operand(exponent)
+    return NotImplemented if b is NotImplemented else _result(self._data ** b, self, exponent)
+
+
+# Comparisons (given): elementwise, returning bool tensors.
+@patch
+def _compare(self: Tensor, other, op):
+    b = _operand(other)
+    return NotImplemented if b is NotImplemented else _result(op(self._data, b))
+
+
+@patch
+def __eq__(self: Tensor, other):
+    return self._compare(other, np.equal)
+
+
+@patch
+def __ne__(self: Tensor, other):
+    return self._compare(other, np.not_equal)
+
+
+@patch
+def __lt__(self: Tensor, other):
+    return self._compare(other, np.less)
+
+
+@patch
+def __le__(self: Tensor, other):
+    return self._compare(other, np.less_equal)
+
+
+@patch
+def __gt__(self: Tensor, other):
+    return self._compare(other, np.greater)
+
+
+@patch
+def __ge__(self: Tensor, other):
+    return self._compare(other, np.greater_equal)
+
+# %% modules/source/01_tensor/tensor_dev.py #tensor-matmul
+@patch
+def matmul(self: Tensor, other):
+    """Matrix product self @ other: (..., m, k) @ (..., k, n) -> (..., m, n)."""
+    b = _operand(other)
+    if b is NotImplemented:
+        raise TypeError(f"cannot matmul a Tensor and a {type(other).__name__}")
+    a, b = self._data, np.asarray(b)
+    # TODO: return the matrix product of a and b as a Tensor (`np.matmul`, then `_result`).
+    #       When the shapes don't fit, raise a ValueError whose message names both shapes.
+    # HINTS: - np.matmul raises ValueError for mismatched inner dimensions or a 0-d operand;
+    #          catch it (try/except ValueError) and raise your own with a.shape and b.shape.
+    #        - `raise ... from None` hides NumPy's message behind yours.
+    ### BEGIN SOLUTION
+    try:
+        product = np.matmul(a, b)
+    except ValueError:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned; "
+                         "(m, k) @ (k, n) needs the same k, and neither operand may be a "
+                         "scalar") from None
+    return _result(product, self, other)
+    ### END SOLUTION
+
+
+@patch
+def __matmul__(self: Tensor, other):
+    return NotImplemented if _operand(other) is NotImplemented else self.matmul(other)
+
+
+@patch
+def __rmatmul__(self: Tensor, other):
+    b = _operand(other)
+    return NotImplemented if b is NotImplemented else _result(b).matmul(self)
+
+# %% modules/source/01_tensor/tensor_dev.py #tensor-shape
+@patch
+def reshape(self: Tensor, *shape):
+    """Same elements in a new shape: t.reshape(2, 3) or t.reshape((2, 3)); one -1 allowed."""
+    # TODO: return the data in the new shape, as a Tensor.
+    # HINTS: - `t.reshape((2, 3))` arrives as shape == ((2, 3),): unpack a single tuple/list.
+    #        - ndarray.reshape understands -1 and raises ValueError for a wrong size.
+    ### BEGIN SOLUTION
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return _result(self._data.reshape(shape), self)
+    ### END SOLUTION
+
+
+@patch
+def transpose(self: Tensor, *axes):
+    """Reorder the axes; with no arguments reverse them: t.transpose(), t.transpose(1, 0)."""
+    # TODO: return the data with its axes reordered, as a Tensor.
+    # HINTS: - accept one tuple or separate numbers, as in `reshape`.
+    #        - ndarray.transpose(None) reverses the axes; `axes or None` gives that when empty.
+    ### BEGIN SOLUTION
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = tuple(axes[0])
+    return _result(self._data.transpose(axes or None), self)
+    ### END SOLUTION
+
+
+@patch(as_prop=True)
+def T(self: Tensor):
+    """The tensor with its axes reversed (rows and columns swapped for a matrix)."""
+    return self.transpose()
+
+
+@patch
+def flatten(self: Tensor):
+    """The elements in one axis, in order: the same as `reshape(-1)`."""
+    return self.reshape(-1)
+
+# %% modules/source/01_tensor/tensor_dev.py #tensor-reductions
+def _numpy_reduction(method, tensor, axis, keepdims, dtype, out):
+    """`np.sum(t, dtype=..., out=...)` and friends: reduce in `dtype`, then write into `out`."""
+    source = tensor if dtype is None else Tensor(tensor, dtype=dtype)
+    result = method(source, axis=axis, keepdims=keepdims)
+    if out is None:
+        return result
+    target = out._data if isinstance(out, Tensor) else out
+    if not isinstance(target, np.ndarray):
+        raise TypeError(f"out= must be a NumPy array or a Tensor, got {type(out).__name__}")
+    np.copyto(target, result._data, casting="same_kind")
+    return out
+
+
+@patch
+def sum(self: Tensor, axis=None, keepdims=False, *, dtype=None, out=None):
+    """Sum over `axis` (None: all elements); keepdims keeps reduced axes with length 1."""
+    if dtype is not None or out is not None:     # np.sum(t, dtype=..., out=...) (given)
+        return _numpy_reduction(Tensor.sum, self, axis, keepdims, dtype, out)
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    # TODO: sum the data along `axis` and return a Tensor (a 0-d Tensor when axis is None).
+    # HINT: ndarray.sum takes the same `axis` and `keepdims` arguments.
+    ### BEGIN SOLUTION
+    return _result(self._data.sum(axis=axis, keepdims=keepdims), self)
+    ### END SOLUTION
+
+
+@patch
+def mean(self: Tensor, axis=None, keepdims=False, *, dtype=None, out=None):
+    """Arithmetic mean over `axis` (None: all elements)."""
+    if dtype is not None or out is not None:     # np.mean(t, dtype=..., out=...) (given)
+        return _numpy_reduction(Tensor.mean, self, axis, keepdims, dtype, out)
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    # TODO: as in `sum`, with the mean. (The mean of integers is float64 in NumPy;
+    #       `_result` turns it into float32.)
+    # HINT: ndarray.mean works; the sum divided by the count of values averaged is the same
+    #       and skips ndarray.mean's few microseconds of Python bookkeeping.
+    ### BEGIN SOLUTION
+    total = self._data.sum(axis=axis, keepdims=keepdims)
+    count = self._data.size // max(total.size, 1)      # values per mean
+    return _result(total / count, self)
+    ### END SOLUTION
+
+
+@patch
+def max(self: Tensor, axis=None, keepdims=False, *, out=None):
+    """Largest element over `axis` (None: all elements)."""
+    if out is not None:                          # np.max(t, out=...)
+        return _numpy_reduction(Tensor.max, self, axis, keepdims, None, out)
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    return _result(self._data.max(axis=axis, keepdims=keepdims), self)
+
+# %% modules/source/01_tensor/tensor_dev.py #tensor-functions
+@patch
+def exp(self: Tensor):
+    """e ** x, elementwise."""
+    # TODO: return e to the power of every element, as a Tensor.
+    # HINT: `np.exp` on the array, wrapped with `_result(array, self)`.
+    ### BEGIN SOLUTION
+    return _result(np.exp(self._data), self)
+    ### END SOLUTION
+
+
+@patch
+def log(self: Tensor):
+    """Natural logarithm, elementwise."""
+    return _result(np.log(self._data), self)
+
+
+@patch
+def sqrt(self: Tensor):
+    """Square root, elementwise."""
+    return _result(np.sqrt(self._data), self)
+
+
+@patch
+def tanh(self: Tensor):
+    """Hyperbolic tangent, elementwise."""
+    return _result(np.tanh(self._data), self)
+
+
+@patch
+def abs(self: Tensor):
+    """Absolute value, elementwise (also `abs(t)`)."""
+    return _result(np.abs(self._data), self)
+
+
+@patch
+def maximum(self: Tensor, other):
+    """Elementwise larger of self and other, with broadcasting (`np.maximum(t, 0)` is ReLU)."""
+    b = _operand(other)
+    if b is NotImplemented:
+        raise TypeError(f"cannot compare a Tensor and a {type(other).__name__}")
+    return _result(np.maximum(self._data, b), self, other)
+
+
+@patch
+def minimum(self: Tensor, other):
+    """Elementwise smaller of self and other, with broadcasting."""
+    b = _operand(other)
+    if b is NotImplemented:
+        raise TypeError(f"cannot compare a Tensor and a {type(other).__name__}")
+    return _result(np.minimum(self._data, b), self, other)
+
+
+@patch
+def __abs__(self: Tensor):
+    return self.abs()
+
+
+@patch
+def __float__(self: Tensor):
+    return float(self.item())    # float(t) for a one-element tensor; size > 1 raises ValueError
+
+
+@patch
+def __int__(self: Tensor):
+    return int(self.item())
+
+
+@patch
+def __round__(self: Tensor, ndigits=None):
+    """round(t) or round(t, 2): every element rounded (half to even, like NumPy), as a Tensor."""
+    return _result(np.round(self._data, ndigits or 0), self)
+
+
+@patch
+def __array__(self: Tensor, dtype=None, copy=None):
+    if copy is False and dtype is not None and np.dtype(dtype) != self._data.dtype:
+        raise ValueError("a copy is needed to change the dtype, but copy=False was given")
+    array = self._data if dtype is None else self._data.astype(dtype, copy=False)
+    return array.copy() if copy else array
+
+
+@patch
+def __array_ufunc__(self: Tensor, ufunc, method, *inputs, **kwargs):
+    """NumPy ufuncs on Tensors (np.exp(t), np.maximum(t, 0)) compute on the arrays, return Tensors."""
+    arrays = [_operand(x) for x in inputs]
+    if any(a is NotImplemented for a in arrays):
+        return NotImplemented
+    name = _UFUNC_METHODS.get(ufunc)
+    if name is not None and method == "__call__" and not kwargs:   # np.exp(t) is t.exp()
+        first = inputs[0]
+        if isinstance(first, Tensor):
+            return getattr(first, name)(*inputs[1:])
+        if name in _COMMUTATIVE and isinstance(inputs[1], Tensor):   # np.maximum(0, t)
+            return getattr(inputs[1], name)(first)
+    out = kwargs.get("out")
+    if out is not None:
+        out_arrays = tuple(o._data if isinstance(o, Tensor) else o for o in out)
+        if not all(isinstance(o, np.ndarray) for o in out_arrays):
+            return NotImplemented
+        kwargs["out"] = out_arrays
+    if isinstance(kwargs.get("where"), Tensor):
+        kwargs["where"] = kwargs["where"]._data
+    result = getattr(ufunc, method)(*arrays, **kwargs)
+    if out is not None:
+        return out[0] if len(out) == 1 else out
+    if method == "at":
+        return None
+    if isinstance(result, tuple):
+        return tuple(_result(r, *inputs) for r in result)
+    return _result(result, *inputs)
 
 
 # NumPy functions that run the Tensor method of the same purpose (see __array_ufunc__).

@@ -35,6 +35,7 @@
 import numbers
 
 import numpy as np
+from fastcore.basics import patch
 
 # %% [markdown]
 # ## 1. What is a tensor?
@@ -145,9 +146,23 @@ print(scores.sum(), scores.sum(axis=0), scores.mean(axis=1))
 print(scores - scores.mean(axis=1, keepdims=True))
 
 # %% [markdown]
-# ## 7. The Tensor class
+# ## 7. The Tensor class, one step at a time
 #
-# Below is the whole class. The given parts are plumbing you can read but don't have to write:
+# You build `Tensor` in six steps. Step 1 below defines the class with its constructor; each later
+# step adds one group of methods to it with `@patch`, from the `fastcore` library (the one nbdev
+# projects use to teach a class across cells):
+#
+# ```python
+# @patch
+# def add(self: Tensor, other):   # the annotation of `self` names the class
+#     ...                         # now every Tensor has t.add(other)
+# ```
+#
+# `@patch` sets the function as a method of the class named in the annotation, as if it had been
+# written inside `class Tensor:`. All of it lives in this module, so
+# `from tinytorch.core.tensor import Tensor` gives the whole class.
+#
+# Some code is given, plumbing you can read but don't have to write:
 #
 # - `_to_numpy` turns accepted data into an array, with clear errors for everything else.
 # - `_operand` reads the other operand of an operation: a `Tensor` gives its `_data`, a number
@@ -157,27 +172,20 @@ print(scores - scores.mean(axis=1, keepdims=True))
 # - `_result` wraps a NumPy result as a `Tensor`. It keeps NumPy's dtype except one case: a
 #   `float64` result becomes `float32` unless an input tensor was already `float64`
 #   (so `int_tensor / 2` is `float32`, but a `float64` tensor stays `float64`).
-# - The elementwise functions `exp`, `log`, `sqrt`, `tanh`, `abs`, `maximum`, `minimum` are one
-#   NumPy call each, wrapped with `_result`.
-# - `__array_ufunc__` makes NumPy's elementwise functions (ufuncs) return a `Tensor`: `np.exp(t)`
-#   calls `t.exp()`, `np.maximum(t, 0)` calls `t.maximum(0)`, `np.add(t, 1)` calls `t.add(1)`
-#   (other ufuncs, such as `np.sin`, compute on the array). `__array__` makes `np.asarray(t)`
-#   return the array.
-# - NumPy's reduction functions call the method of the same name: `np.sum(t, axis=0)` is
-#   `t.sum(axis=0, dtype=None, out=None)`. So the reductions accept NumPy's `dtype=` (reduce in
-#   that dtype) and `out=` (write the result into that array or Tensor and return it); the
-#   given first lines handle those two and leave the rest to your code.
-# - `abs(t)`, `float(t)`, `int(t)`, `round(t, 2)` and `t.flatten()` work as in NumPy: `float` and
-#   `int` need a one-element tensor, `round` rounds every element and returns a Tensor, and
-#   `flatten()` is `reshape(-1)`.
 #
 # Inside the class, read operands through `self._data` and `_operand(other)`, never through
 # `.data`: module 07's `Variable`, a subclass, redefines `data`, and this code must still work on
 # it. (Module 07 hands your methods plain Tensors — a Variable's value — and wraps the Tensor
 # they return.)
 #
-# Fill in the parts marked `TODO` (each replaces a `raise NotImplementedError()`). Then run the tests
-# after the class, one per step.
+# Each step's cell has a `TODO` (it replaces a `raise NotImplementedError()`), and the test right
+# after it checks that step.
+
+# %% [markdown]
+# ### Step 1 — creating tensors
+#
+# The class itself: `__init__` applies the dtype rules of section 2; the read-only properties,
+# indexing, `len`, `item()` and `numpy()` are given.
 
 # %% nbgrader={"grade": false, "grade_id": "tensor-class", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -231,19 +239,6 @@ def _result(array, *inputs):
     return out
 
 
-def _numpy_reduction(method, tensor, axis, keepdims, dtype, out):
-    """`np.sum(t, dtype=..., out=...)` and friends: reduce in `dtype`, then write into `out`."""
-    source = tensor if dtype is None else Tensor(tensor, dtype=dtype)
-    result = method(source, axis=axis, keepdims=keepdims)
-    if out is None:
-        return result
-    target = out._data if isinstance(out, Tensor) else out
-    if not isinstance(target, np.ndarray):
-        raise TypeError(f"out= must be a NumPy array or a Tensor, got {type(out).__name__}")
-    np.copyto(target, result._data, casting="same_kind")
-    return out
-
-
 class Tensor:
     """An n-dimensional array of numbers with a shape and a dtype, backed by NumPy."""
 
@@ -287,235 +282,6 @@ class Tensor:
         """Number of axes."""
         return self._data.ndim
 
-    # ---- elementwise arithmetic -------------------------------------------------------------
-    def add(self, other):
-        """Elementwise self + other, with broadcasting; other: Tensor, number, list or array."""
-        b = _operand(other)
-        if b is NotImplemented:
-            raise TypeError(f"cannot add a Tensor and a {type(other).__name__}")
-        # TODO: add self's array and b (NumPy broadcasts for you), and return the sum as a Tensor.
-        # HINT: wrap NumPy results with `_result(array, self, other)` so the dtype rule applies.
-        ### BEGIN SOLUTION
-        return _result(self._data + b, self, other)
-        ### END SOLUTION
-
-    def multiply(self, other):
-        """Elementwise self * other, with broadcasting; other: Tensor, number, list or array."""
-        b = _operand(other)
-        if b is NotImplemented:
-            raise TypeError(f"cannot multiply a Tensor and a {type(other).__name__}")
-        # TODO: as in `add`, with elementwise multiplication.
-        ### BEGIN SOLUTION
-        return _result(self._data * b, self, other)
-        ### END SOLUTION
-
-    def subtract(self, other):
-        """Elementwise self - other, with broadcasting."""
-        b = _operand(other)
-        if b is NotImplemented:
-            raise TypeError(f"cannot subtract a {type(other).__name__} from a Tensor")
-        return _result(self._data - b, self, other)
-
-    def divide(self, other):
-        """Elementwise self / other (true division), with broadcasting."""
-        b = _operand(other)
-        if b is NotImplemented:
-            raise TypeError(f"cannot divide a Tensor by a {type(other).__name__}")
-        return _result(self._data / b, self, other)
-
-    # Operators (given). Each returns NotImplemented for an unknown operand type, so Python can
-    # ask the other operand instead.
-    def __add__(self, other):
-        return NotImplemented if _operand(other) is NotImplemented else self.add(other)
-
-    def __radd__(self, other):
-        return NotImplemented if _operand(other) is NotImplemented else self.add(other)
-
-    def __mul__(self, other):
-        return NotImplemented if _operand(other) is NotImplemented else self.multiply(other)
-
-    def __rmul__(self, other):
-        return NotImplemented if _operand(other) is NotImplemented else self.multiply(other)
-
-    def __sub__(self, other):
-        return NotImplemented if _operand(other) is NotImplemented else self.subtract(other)
-
-    def __rsub__(self, other):
-        b = _operand(other)
-        return NotImplemented if b is NotImplemented else _result(b - self._data, self, other)
-
-    def __truediv__(self, other):
-        return NotImplemented if _operand(other) is NotImplemented else self.divide(other)
-
-    def __rtruediv__(self, other):
-        b = _operand(other)
-        return NotImplemented if b is NotImplemented else _result(b / self._data, self, other)
-
-    def __neg__(self):
-        return _result(-self._data, self)
-
-    def __pow__(self, exponent):
-        b = _operand(exponent)
-        return NotImplemented if b is NotImplemented else _result(self._data ** b, self, exponent)
-
-    # ---- matrix multiplication ----------------------------------------------------------------
-    def matmul(self, other):
-        """Matrix product self @ other: (..., m, k) @ (..., k, n) -> (..., m, n)."""
-        b = _operand(other)
-        if b is NotImplemented:
-            raise TypeError(f"cannot matmul a Tensor and a {type(other).__name__}")
-        a, b = self._data, np.asarray(b)
-        # TODO: return the matrix product of a and b as a Tensor (`np.matmul`, then `_result`).
-        #       When the shapes don't fit, raise a ValueError whose message names both shapes.
-        # HINTS: - np.matmul raises ValueError for mismatched inner dimensions or a 0-d operand;
-        #          catch it (try/except ValueError) and raise your own with a.shape and b.shape.
-        #        - `raise ... from None` hides NumPy's message behind yours.
-        ### BEGIN SOLUTION
-        try:
-            product = np.matmul(a, b)
-        except ValueError:
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned; "
-                             "(m, k) @ (k, n) needs the same k, and neither operand may be a "
-                             "scalar") from None
-        return _result(product, self, other)
-        ### END SOLUTION
-
-    def __matmul__(self, other):
-        return NotImplemented if _operand(other) is NotImplemented else self.matmul(other)
-
-    def __rmatmul__(self, other):
-        b = _operand(other)
-        return NotImplemented if b is NotImplemented else _result(b).matmul(self)
-
-    # ---- shape manipulation ---------------------------------------------------------------------
-    def reshape(self, *shape):
-        """Same elements in a new shape: t.reshape(2, 3) or t.reshape((2, 3)); one -1 allowed."""
-        # TODO: return the data in the new shape, as a Tensor.
-        # HINTS: - `t.reshape((2, 3))` arrives as shape == ((2, 3),): unpack a single tuple/list.
-        #        - ndarray.reshape understands -1 and raises ValueError for a wrong size.
-        ### BEGIN SOLUTION
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return _result(self._data.reshape(shape), self)
-        ### END SOLUTION
-
-    def transpose(self, *axes):
-        """Reorder the axes; with no arguments reverse them: t.transpose(), t.transpose(1, 0)."""
-        # TODO: return the data with its axes reordered, as a Tensor.
-        # HINTS: - accept one tuple or separate numbers, as in `reshape`.
-        #        - ndarray.transpose(None) reverses the axes; `axes or None` gives that when empty.
-        ### BEGIN SOLUTION
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return _result(self._data.transpose(axes or None), self)
-        ### END SOLUTION
-
-    @property
-    def T(self):
-        """The tensor with its axes reversed (rows and columns swapped for a matrix)."""
-        return self.transpose()
-
-    # ---- reductions --------------------------------------------------------------------------
-    def sum(self, axis=None, keepdims=False, *, dtype=None, out=None):
-        """Sum over `axis` (None: all elements); keepdims keeps reduced axes with length 1."""
-        if dtype is not None or out is not None:     # np.sum(t, dtype=..., out=...) (given)
-            return _numpy_reduction(Tensor.sum, self, axis, keepdims, dtype, out)
-        axis = tuple(axis) if isinstance(axis, list) else axis
-        # TODO: sum the data along `axis` and return a Tensor (a 0-d Tensor when axis is None).
-        # HINT: ndarray.sum takes the same `axis` and `keepdims` arguments.
-        ### BEGIN SOLUTION
-        return _result(self._data.sum(axis=axis, keepdims=keepdims), self)
-        ### END SOLUTION
-
-    def mean(self, axis=None, keepdims=False, *, dtype=None, out=None):
-        """Arithmetic mean over `axis` (None: all elements)."""
-        if dtype is not None or out is not None:     # np.mean(t, dtype=..., out=...) (given)
-            return _numpy_reduction(Tensor.mean, self, axis, keepdims, dtype, out)
-        axis = tuple(axis) if isinstance(axis, list) else axis
-        # TODO: as in `sum`, with the mean. (The mean of integers is float64 in NumPy;
-        #       `_result` turns it into float32.)
-        # HINT: ndarray.mean works; the sum divided by the count of values averaged is the same
-        #       and skips ndarray.mean's few microseconds of Python bookkeeping.
-        ### BEGIN SOLUTION
-        total = self._data.sum(axis=axis, keepdims=keepdims)
-        count = self._data.size // max(total.size, 1)      # values per mean
-        return _result(total / count, self)
-        ### END SOLUTION
-
-    def max(self, axis=None, keepdims=False, *, out=None):
-        """Largest element over `axis` (None: all elements)."""
-        if out is not None:                          # np.max(t, out=...)
-            return _numpy_reduction(Tensor.max, self, axis, keepdims, None, out)
-        axis = tuple(axis) if isinstance(axis, list) else axis
-        return _result(self._data.max(axis=axis, keepdims=keepdims), self)
-
-    # ---- elementwise functions (given): each is one NumPy function, the result a Tensor ----------
-    def exp(self):
-        """e ** x, elementwise."""
-        return _result(np.exp(self._data), self)
-
-    def log(self):
-        """Natural logarithm, elementwise."""
-        return _result(np.log(self._data), self)
-
-    def sqrt(self):
-        """Square root, elementwise."""
-        return _result(np.sqrt(self._data), self)
-
-    def tanh(self):
-        """Hyperbolic tangent, elementwise."""
-        return _result(np.tanh(self._data), self)
-
-    def abs(self):
-        """Absolute value, elementwise (also `abs(t)`)."""
-        return _result(np.abs(self._data), self)
-
-    def maximum(self, other):
-        """Elementwise larger of self and other, with broadcasting (`np.maximum(t, 0)` is ReLU)."""
-        b = _operand(other)
-        if b is NotImplemented:
-            raise TypeError(f"cannot compare a Tensor and a {type(other).__name__}")
-        return _result(np.maximum(self._data, b), self, other)
-
-    def minimum(self, other):
-        """Elementwise smaller of self and other, with broadcasting."""
-        b = _operand(other)
-        if b is NotImplemented:
-            raise TypeError(f"cannot compare a Tensor and a {type(other).__name__}")
-        return _result(np.minimum(self._data, b), self, other)
-
-    def flatten(self):
-        """The elements in one axis, in order: the same as `reshape(-1)`."""
-        return self.reshape(-1)
-
-    def __abs__(self):
-        return self.abs()
-
-    # ---- comparisons (given): elementwise, returning bool tensors -------------------------------
-    def _compare(self, other, op):
-        b = _operand(other)
-        return NotImplemented if b is NotImplemented else _result(op(self._data, b))
-
-    def __eq__(self, other):
-        return self._compare(other, np.equal)
-
-    def __ne__(self, other):
-        return self._compare(other, np.not_equal)
-
-    def __lt__(self, other):
-        return self._compare(other, np.less)
-
-    def __le__(self, other):
-        return self._compare(other, np.less_equal)
-
-    def __gt__(self, other):
-        return self._compare(other, np.greater)
-
-    def __ge__(self, other):
-        return self._compare(other, np.greater_equal)
-
-    __hash__ = object.__hash__   # defining __eq__ would otherwise make Tensors unhashable
-
     # ---- indexing and conversion (given) --------------------------------------------------------
     def __getitem__(self, key):
         return _result(self._data[key], self)   # NumPy reads Tensor indices through __array__
@@ -535,72 +301,15 @@ class Tensor:
         """The single element as a Python number (the tensor must have size 1)."""
         return self._data.item()
 
-    def __float__(self):
-        return float(self.item())    # float(t) for a one-element tensor; size > 1 raises ValueError
-
-    def __int__(self):
-        return int(self.item())
-
-    def __round__(self, ndigits=None):
-        """round(t) or round(t, 2): every element rounded (half to even, like NumPy), as a Tensor."""
-        return _result(np.round(self._data, ndigits or 0), self)
-
     def numpy(self):
         """A copy of the data as a NumPy array."""
         return self._data.copy()
-
-    def __array__(self, dtype=None, copy=None):
-        if copy is False and dtype is not None and np.dtype(dtype) != self._data.dtype:
-            raise ValueError("a copy is needed to change the dtype, but copy=False was given")
-        array = self._data if dtype is None else self._data.astype(dtype, copy=False)
-        return array.copy() if copy else array
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        """NumPy ufuncs on Tensors (np.exp(t), np.maximum(t, 0)) compute on the arrays, return Tensors."""
-        arrays = [_operand(x) for x in inputs]
-        if any(a is NotImplemented for a in arrays):
-            return NotImplemented
-        name = _UFUNC_METHODS.get(ufunc)
-        if name is not None and method == "__call__" and not kwargs:   # np.exp(t) is t.exp()
-            first = inputs[0]
-            if isinstance(first, Tensor):
-                return getattr(first, name)(*inputs[1:])
-            if name in _COMMUTATIVE and isinstance(inputs[1], Tensor):   # np.maximum(0, t)
-                return getattr(inputs[1], name)(first)
-        out = kwargs.get("out")
-        if out is not None:
-            out_arrays = tuple(o._data if isinstance(o, Tensor) else o for o in out)
-            if not all(isinstance(o, np.ndarray) for o in out_arrays):
-                return NotImplemented
-            kwargs["out"] = out_arrays
-        if isinstance(kwargs.get("where"), Tensor):
-            kwargs["where"] = kwargs["where"]._data
-        result = getattr(ufunc, method)(*arrays, **kwargs)
-        if out is not None:
-            return out[0] if len(out) == 1 else out
-        if method == "at":
-            return None
-        if isinstance(result, tuple):
-            return tuple(_result(r, *inputs) for r in result)
-        return _result(result, *inputs)
 
     def __repr__(self):
         body = np.array2string(self._data, prefix="Tensor(", separator=" ")
         return f"Tensor({body}, shape={self.shape}, dtype={self.dtype})"
 
-
-# NumPy functions that run the Tensor method of the same purpose (see __array_ufunc__).
-_UFUNC_METHODS = {np.exp: "exp", np.log: "log", np.sqrt: "sqrt", np.tanh: "tanh", np.absolute: "abs",
-                  np.maximum: "maximum", np.minimum: "minimum", np.add: "add", np.subtract: "subtract",
-                  np.multiply: "multiply", np.true_divide: "divide", np.matmul: "matmul"}
-_COMMUTATIVE = {"add", "multiply", "maximum", "minimum"}
-
-
 # %% [markdown]
-# ## 8. Check your work, step by step
-#
-# ### Step 1 — creating tensors
-#
 # Run this after writing `__init__`. Watch the dtypes: the float list becomes `float32`, the
 # integers `int64`, and the explicit `dtype` wins.
 
@@ -611,23 +320,30 @@ print(repr(Tensor(5)), repr(Tensor(True)), repr(Tensor([1, 2], dtype="float64"))
 
 # %% nbgrader={"grade": true, "grade_id": "test-tensor-init", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 t = Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
-assert isinstance(t.data, np.ndarray), "t.data should be the NumPy array"
-assert t.shape == (2, 3) and t.size == 6 and t.ndim == 2, f"got shape {t.shape}, size {t.size}"
+assert isinstance(t.data, np.ndarray), f"t.data should be the NumPy array; got a {type(t.data).__name__}"
+assert t.shape == (2, 3) and t.size == 6 and t.ndim == 2, \
+    f"expected shape (2, 3), size 6, ndim 2; got shape {t.shape}, size {t.size}, ndim {t.ndim}"
 assert t.dtype == np.float32, f"float data should default to float32, got {t.dtype}"
-assert Tensor(3.5).shape == () and Tensor(3.5).dtype == np.float32, "a Python float is a float32 scalar"
-assert Tensor([1, 2, 3]).dtype == np.int64, "Python ints should become int64"
-assert Tensor([True, False]).dtype == np.bool_, "bools should stay bool"
-assert Tensor([1, 2], dtype=np.float64).dtype == np.float64, "an explicit dtype wins"
-assert Tensor(np.zeros(3)).dtype == np.float32, "a float64 array becomes float32 by default"
+scalar = Tensor(3.5)
+assert scalar.shape == () and scalar.dtype == np.float32, \
+    f"a Python float should be a float32 scalar of shape (); got shape {scalar.shape}, dtype {scalar.dtype}"
+assert Tensor([1, 2, 3]).dtype == np.int64, f"Python ints should become int64, got {Tensor([1, 2, 3]).dtype}"
+assert Tensor([True, False]).dtype == np.bool_, f"bools should stay bool, got {Tensor([True, False]).dtype}"
+assert Tensor([1, 2], dtype=np.float64).dtype == np.float64, \
+    f"an explicit dtype wins: expected float64, got {Tensor([1, 2], dtype=np.float64).dtype}"
+assert Tensor(np.zeros(3)).dtype == np.float32, \
+    f"a float64 array becomes float32 by default, got {Tensor(np.zeros(3)).dtype}"
 print("✅ Tensor creation works")
 ### BEGIN HIDDEN TESTS
-assert Tensor([1.5], dtype="float16").dtype == np.float16
+assert Tensor([1.5], dtype="float16").dtype == np.float16, \
+    f"dtype='float16' should give float16, got {Tensor([1.5], dtype='float16').dtype}"
 copy = Tensor(t)
-assert copy.dtype == np.float32 and copy.shape == (2, 3) and copy.data is not t.data
+assert copy.dtype == np.float32 and copy.shape == (2, 3) and copy.data is not t.data, \
+    f"Tensor(t) should be a float32 (2, 3) copy; got {copy.dtype} {copy.shape}, shared memory: {copy.data is t.data}"
 wide = Tensor(np.ones(2), dtype=np.float64)
-assert Tensor(wide).dtype == np.float64, "a Tensor keeps its dtype"
+assert Tensor(wide).dtype == np.float64, f"a Tensor keeps its dtype: expected float64, got {Tensor(wide).dtype}"
 source = np.array([1.0, 2.0], dtype=np.float32)
-assert Tensor(source).data is not source, "Tensor should copy its data"
+assert Tensor(source).data is not source, "Tensor should copy its data, but it kept the caller's array"
 for bad in ({"a": 1}, "text", None):
     try:
         Tensor(bad)
@@ -646,6 +362,148 @@ else:
 # %% [markdown]
 # ### Step 2 — arithmetic
 #
+# Write `add` and `multiply` (section 3); the operators `+` and `*` call them from either side.
+# `-` and `/` are given in full (`subtract` and `divide` follow the same pattern), and so are the
+# comparisons, which give `bool` tensors. Each operator returns `NotImplemented` for an unknown
+# operand type, so Python can ask the other operand instead.
+
+# %% nbgrader={"grade": false, "grade_id": "tensor-arithmetic", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+@patch
+def add(self: Tensor, other):
+    """Elementwise self + other, with broadcasting; other: Tensor, number, list or array."""
+    b = _operand(other)
+    if b is NotImplemented:
+        raise TypeError(f"cannot add a Tensor and a {type(other).__name__}")
+    # TODO: add self's array and b (NumPy broadcasts for you), and return the sum as a Tensor.
+    # HINT: wrap NumPy results with `_result(array, self, other)` so the dtype rule applies.
+    ### BEGIN SOLUTION
+    return _result(self._data + b, self, other)
+    ### END SOLUTION
+
+
+@patch
+def multiply(self: Tensor, other):
+    """Elementwise self * other, with broadcasting; other: Tensor, number, list or array."""
+    b = _operand(other)
+    if b is NotImplemented:
+        raise TypeError(f"cannot multiply a Tensor and a {type(other).__name__}")
+    # TODO: as in `add`, with elementwise multiplication.
+    ### BEGIN SOLUTION
+    return _result(self._data * b, self, other)
+    ### END SOLUTION
+
+
+@patch
+def subtract(self: Tensor, other):
+    """Elementwise self - other, with broadcasting."""
+    b = _operand(other)
+    if b is NotImplemented:
+        raise TypeError(f"cannot subtract a {type(other).__name__} from a Tensor")
+    return _result(self._data - b, self, other)
+
+
+@patch
+def divide(self: Tensor, other):
+    """Elementwise self / other (true division), with broadcasting."""
+    b = _operand(other)
+    if b is NotImplemented:
+        raise TypeError(f"cannot divide a Tensor by a {type(other).__name__}")
+    return _result(self._data / b, self, other)
+
+
+# Operators (given).
+@patch
+def __add__(self: Tensor, other):
+    return NotImplemented if _operand(other) is NotImplemented else self.add(other)
+
+
+@patch
+def __radd__(self: Tensor, other):
+    return NotImplemented if _operand(other) is NotImplemented else self.add(other)
+
+
+@patch
+def __mul__(self: Tensor, other):
+    return NotImplemented if _operand(other) is NotImplemented else self.multiply(other)
+
+
+@patch
+def __rmul__(self: Tensor, other):
+    return NotImplemented if _operand(other) is NotImplemented else self.multiply(other)
+
+
+@patch
+def __sub__(self: Tensor, other):
+    return NotImplemented if _operand(other) is NotImplemented else self.subtract(other)
+
+
+@patch
+def __rsub__(self: Tensor, other):
+    b = _operand(other)
+    return NotImplemented if b is NotImplemented else _result(b - self._data, self, other)
+
+
+@patch
+def __truediv__(self: Tensor, other):
+    return NotImplemented if _operand(other) is NotImplemented else self.divide(other)
+
+
+@patch
+def __rtruediv__(self: Tensor, other):
+    b = _operand(other)
+    return NotImplemented if b is NotImplemented else _result(b / self._data, self, other)
+
+
+@patch
+def __neg__(self: Tensor):
+    return _result(-self._data, self)
+
+
+@patch
+def __pow__(self: Tensor, exponent):
+    b = _operand(exponent)
+    return NotImplemented if b is NotImplemented else _result(self._data ** b, self, exponent)
+
+
+# Comparisons (given): elementwise, returning bool tensors.
+@patch
+def _compare(self: Tensor, other, op):
+    b = _operand(other)
+    return NotImplemented if b is NotImplemented else _result(op(self._data, b))
+
+
+@patch
+def __eq__(self: Tensor, other):
+    return self._compare(other, np.equal)
+
+
+@patch
+def __ne__(self: Tensor, other):
+    return self._compare(other, np.not_equal)
+
+
+@patch
+def __lt__(self: Tensor, other):
+    return self._compare(other, np.less)
+
+
+@patch
+def __le__(self: Tensor, other):
+    return self._compare(other, np.less_equal)
+
+
+@patch
+def __gt__(self: Tensor, other):
+    return self._compare(other, np.greater)
+
+
+@patch
+def __ge__(self: Tensor, other):
+    return self._compare(other, np.greater_equal)
+
+
+# %% [markdown]
 # With `add` and `multiply` written, all four operators work from either side, with numbers and
 # with broadcasting:
 
@@ -658,22 +516,32 @@ print(1 / Tensor([1.0, 2.0, 4.0]), -a.add(a).multiply(0.5))
 # %% nbgrader={"grade": true, "grade_id": "test-tensor-arithmetic", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 a = Tensor([[1.0, 2.0], [3.0, 4.0]])
 b = Tensor([10.0, 20.0])
-assert isinstance(a.add(b), Tensor), "add should return a Tensor"
-assert np.allclose(a.add(b).data, [[11, 22], [13, 24]]), "add should broadcast (2, 2) + (2,)"
-assert np.allclose(a.multiply(b).data, [[10, 40], [30, 80]])
-assert np.allclose((a + 1).data, [[2, 3], [4, 5]]) and np.allclose((1 + a).data, (a + 1).data)
-assert np.allclose((3 * a).data, (a * 3).data) and np.allclose((3 * a).data, [[3, 6], [9, 12]])
-assert np.allclose((a - b).data, [[-9, -18], [-7, -16]]) and np.allclose((10 - a).data, [[9, 8], [7, 6]])
-assert np.allclose((a / 2).data, [[0.5, 1], [1.5, 2]]) and (a * 2).dtype == np.float32
+assert isinstance(a.add(b), Tensor), f"add should return a Tensor, got a {type(a.add(b)).__name__}"
+assert np.allclose(a.add(b).data, [[11, 22], [13, 24]]), \
+    f"add should broadcast (2, 2) + (2,): expected [[11, 22], [13, 24]], got {a.add(b).data.tolist()}"
+assert np.allclose(a.multiply(b).data, [[10, 40], [30, 80]]), \
+    f"multiply: expected [[10, 40], [30, 80]], got {a.multiply(b).data.tolist()}"
+assert np.allclose((a + 1).data, [[2, 3], [4, 5]]) and np.allclose((1 + a).data, (a + 1).data), \
+    f"a + 1 and 1 + a: expected [[2, 3], [4, 5]], got {(a + 1).data.tolist()} and {(1 + a).data.tolist()}"
+assert np.allclose((3 * a).data, (a * 3).data) and np.allclose((3 * a).data, [[3, 6], [9, 12]]), \
+    f"3 * a and a * 3: expected [[3, 6], [9, 12]], got {(3 * a).data.tolist()} and {(a * 3).data.tolist()}"
+assert np.allclose((a - b).data, [[-9, -18], [-7, -16]]) and np.allclose((10 - a).data, [[9, 8], [7, 6]]), \
+    f"a - b and 10 - a: expected [[-9, -18], [-7, -16]] and [[9, 8], [7, 6]], got {(a - b).data.tolist()} and {(10 - a).data.tolist()}"
+assert np.allclose((a / 2).data, [[0.5, 1], [1.5, 2]]) and (a * 2).dtype == np.float32, \
+    f"a / 2: expected [[0.5, 1], [1.5, 2]] and a float32 a * 2, got {(a / 2).data.tolist()} and {(a * 2).dtype}"
 print("✅ arithmetic works")
 ### BEGIN HIDDEN TESTS
 x = np.random.default_rng(0).normal(size=(3, 1, 4)).astype(np.float32)
 y = np.random.default_rng(1).normal(size=(5, 1)).astype(np.float32)
-assert np.allclose((Tensor(x) + Tensor(y)).data, x + y) and (Tensor(x) * Tensor(y)).shape == (3, 5, 4)
-assert np.allclose((Tensor(x) * Tensor(y)).data, x * y)
-assert np.allclose(Tensor([1.0, 2.0]).add([3.0, 4.0]).data, [4, 6])
-assert (Tensor([1, 2]) + Tensor([3, 4])).dtype == np.int64
-assert (Tensor([1, 2]) * Tensor([3.0, 4.0])).dtype == np.float32
+assert np.allclose((Tensor(x) + Tensor(y)).data, x + y) and (Tensor(x) * Tensor(y)).shape == (3, 5, 4), \
+    f"(3, 1, 4) + (5, 1) should broadcast to (3, 5, 4) like NumPy; got shape {(Tensor(x) * Tensor(y)).shape}"
+assert np.allclose((Tensor(x) * Tensor(y)).data, x * y), "(3, 1, 4) * (5, 1) differs from NumPy's x * y"
+assert np.allclose(Tensor([1.0, 2.0]).add([3.0, 4.0]).data, [4, 6]), \
+    f"add with a list: expected [4, 6], got {Tensor([1.0, 2.0]).add([3.0, 4.0]).data.tolist()}"
+assert (Tensor([1, 2]) + Tensor([3, 4])).dtype == np.int64, \
+    f"int64 + int64 should stay int64, got {(Tensor([1, 2]) + Tensor([3, 4])).dtype}"
+assert (Tensor([1, 2]) * Tensor([3.0, 4.0])).dtype == np.float32, \
+    f"int64 * float32 should be float32, got {(Tensor([1, 2]) * Tensor([3.0, 4.0])).dtype}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -720,6 +588,43 @@ if __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING"):
 
 # %% [markdown]
 # ### Step 3 — matrix multiplication
+#
+# Write `matmul` (section 4); `@` calls it from either side.
+
+# %% nbgrader={"grade": false, "grade_id": "tensor-matmul", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+@patch
+def matmul(self: Tensor, other):
+    """Matrix product self @ other: (..., m, k) @ (..., k, n) -> (..., m, n)."""
+    b = _operand(other)
+    if b is NotImplemented:
+        raise TypeError(f"cannot matmul a Tensor and a {type(other).__name__}")
+    a, b = self._data, np.asarray(b)
+    # TODO: return the matrix product of a and b as a Tensor (`np.matmul`, then `_result`).
+    #       When the shapes don't fit, raise a ValueError whose message names both shapes.
+    # HINTS: - np.matmul raises ValueError for mismatched inner dimensions or a 0-d operand;
+    #          catch it (try/except ValueError) and raise your own with a.shape and b.shape.
+    #        - `raise ... from None` hides NumPy's message behind yours.
+    ### BEGIN SOLUTION
+    try:
+        product = np.matmul(a, b)
+    except ValueError:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned; "
+                         "(m, k) @ (k, n) needs the same k, and neither operand may be a "
+                         "scalar") from None
+    return _result(product, self, other)
+    ### END SOLUTION
+
+
+@patch
+def __matmul__(self: Tensor, other):
+    return NotImplemented if _operand(other) is NotImplemented else self.matmul(other)
+
+
+@patch
+def __rmatmul__(self: Tensor, other):
+    b = _operand(other)
+    return NotImplemented if b is NotImplemented else _result(b).matmul(self)
 
 # %%
 x = Tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
@@ -734,49 +639,103 @@ except ValueError as err:
 x = Tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
 w = Tensor([[1.0, 0.0, -1.0], [0.0, 1.0, 1.0]])
 product = x @ w
-assert isinstance(product, Tensor) and product.shape == (3, 3), f"(3, 2) @ (2, 3) gave {product.shape}"
-assert np.allclose(product.data, x.data @ w.data)
-assert np.allclose(x.matmul(w).data, product.data)
+assert isinstance(product, Tensor) and product.shape == (3, 3), \
+    f"(3, 2) @ (2, 3) should be a (3, 3) Tensor, got a {type(product).__name__} of shape {product.shape}"
+assert np.allclose(product.data, x.data @ w.data), \
+    f"x @ w: expected {(x.data @ w.data).tolist()}, got {product.data.tolist()}"
+assert np.allclose(x.matmul(w).data, product.data), \
+    f"x.matmul(w) should equal x @ w, got {x.matmul(w).data.tolist()}"
 try:
     x @ x
 except ValueError as err:
-    assert "(3, 2)" in str(err), f"the error should name the shapes, got: {err}"
+    assert "(3, 2)" in str(err), f"the error should name the shapes (3, 2), got: {err}"
 else:
     raise AssertionError("(3, 2) @ (3, 2) should raise ValueError")
 print("✅ matmul works")
 ### BEGIN HIDDEN TESTS
 batch = np.random.default_rng(2).normal(size=(4, 3, 2)).astype(np.float32)
-assert np.allclose((Tensor(batch) @ w).data, batch @ w.data, atol=1e-6)
-assert np.allclose((Tensor([1.0, 2.0]) @ w).data, [1.0, 2.0, 1.0])
+assert np.allclose((Tensor(batch) @ w).data, batch @ w.data, atol=1e-6), \
+    "a stack (4, 3, 2) @ (2, 3) differs from NumPy's batch @ w"
+assert np.allclose((Tensor([1.0, 2.0]) @ w).data, [1.0, 2.0, 1.0]), \
+    f"vector @ matrix: expected [1, 2, 1], got {(Tensor([1.0, 2.0]) @ w).data.tolist()}"
 try:
     Tensor([1.0, 2.0, 3.0]) @ Tensor([[1.0, 2.0]])
 except ValueError as err:
-    assert "(3,)" in str(err) and "(1, 2)" in str(err), str(err)
+    assert "(3,)" in str(err) and "(1, 2)" in str(err), f"the error should name (3,) and (1, 2), got: {err}"
 else:
     raise AssertionError("(3,) @ (1, 2) should raise ValueError")
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # ### Step 4 — reshape and transpose
+#
+# Write `reshape` and `transpose` (section 5). `t.T` and `t.flatten()` (the same as
+# `reshape(-1)`) are given, built on them.
+
+# %% nbgrader={"grade": false, "grade_id": "tensor-shape", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+@patch
+def reshape(self: Tensor, *shape):
+    """Same elements in a new shape: t.reshape(2, 3) or t.reshape((2, 3)); one -1 allowed."""
+    # TODO: return the data in the new shape, as a Tensor.
+    # HINTS: - `t.reshape((2, 3))` arrives as shape == ((2, 3),): unpack a single tuple/list.
+    #        - ndarray.reshape understands -1 and raises ValueError for a wrong size.
+    ### BEGIN SOLUTION
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return _result(self._data.reshape(shape), self)
+    ### END SOLUTION
+
+
+@patch
+def transpose(self: Tensor, *axes):
+    """Reorder the axes; with no arguments reverse them: t.transpose(), t.transpose(1, 0)."""
+    # TODO: return the data with its axes reordered, as a Tensor.
+    # HINTS: - accept one tuple or separate numbers, as in `reshape`.
+    #        - ndarray.transpose(None) reverses the axes; `axes or None` gives that when empty.
+    ### BEGIN SOLUTION
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = tuple(axes[0])
+    return _result(self._data.transpose(axes or None), self)
+    ### END SOLUTION
+
+
+@patch(as_prop=True)
+def T(self: Tensor):
+    """The tensor with its axes reversed (rows and columns swapped for a matrix)."""
+    return self.transpose()
+
+
+@patch
+def flatten(self: Tensor):
+    """The elements in one axis, in order: the same as `reshape(-1)`."""
+    return self.reshape(-1)
 
 # %%
 m = Tensor([[1, 2, 3], [4, 5, 6]])
 print(m.reshape(3, 2), m.reshape((6,)).shape, m.reshape(-1, 1).shape)
-print(m.T, Tensor(np.zeros((2, 3, 4))).transpose(2, 0, 1).shape)
+print(m.T, Tensor(np.zeros((2, 3, 4))).transpose(2, 0, 1).shape, m.flatten())
 
 # %% nbgrader={"grade": true, "grade_id": "test-tensor-shape", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 m = Tensor([[1, 2, 3], [4, 5, 6]])
-assert isinstance(m.reshape(3, 2), Tensor), "reshape should return a Tensor"
-assert m.reshape(3, 2).data.tolist() == [[1, 2], [3, 4], [5, 6]]
-assert m.reshape((6,)).shape == (6,) and m.reshape(-1, 3).shape == (2, 3)
-assert m.T.shape == (3, 2) and m.T.data.tolist() == [[1, 4], [2, 5], [3, 6]]
-assert Tensor(np.zeros((2, 3, 4))).transpose(2, 0, 1).shape == (4, 2, 3)
+assert isinstance(m.reshape(3, 2), Tensor), f"reshape should return a Tensor, got a {type(m.reshape(3, 2)).__name__}"
+assert m.reshape(3, 2).data.tolist() == [[1, 2], [3, 4], [5, 6]], \
+    f"reshape(3, 2): expected [[1, 2], [3, 4], [5, 6]], got {m.reshape(3, 2).data.tolist()}"
+assert m.reshape((6,)).shape == (6,) and m.reshape(-1, 3).shape == (2, 3), \
+    f"reshape((6,)) and reshape(-1, 3): expected (6,) and (2, 3), got {m.reshape((6,)).shape} and {m.reshape(-1, 3).shape}"
+assert m.T.shape == (3, 2) and m.T.data.tolist() == [[1, 4], [2, 5], [3, 6]], \
+    f"m.T: expected [[1, 4], [2, 5], [3, 6]], got {m.T.data.tolist()}"
+assert Tensor(np.zeros((2, 3, 4))).transpose(2, 0, 1).shape == (4, 2, 3), \
+    f"transpose(2, 0, 1) of (2, 3, 4): expected (4, 2, 3), got {Tensor(np.zeros((2, 3, 4))).transpose(2, 0, 1).shape}"
 print("✅ reshape and transpose work")
 ### BEGIN HIDDEN TESTS
 cube = np.arange(24).reshape(2, 3, 4)
-assert np.array_equal(Tensor(cube).transpose((1, 2, 0)).data, cube.transpose(1, 2, 0))
-assert np.array_equal(Tensor(cube).T.data, cube.T) and np.array_equal(Tensor(cube).transpose().data, cube.T)
-assert np.array_equal(Tensor(cube).reshape([4, -1]).data, cube.reshape(4, 6))
+assert np.array_equal(Tensor(cube).transpose((1, 2, 0)).data, cube.transpose(1, 2, 0)), \
+    "transpose((1, 2, 0)) differs from NumPy's"
+assert np.array_equal(Tensor(cube).T.data, cube.T) and np.array_equal(Tensor(cube).transpose().data, cube.T), \
+    "T and transpose() should reverse the axes like NumPy's .T"
+assert np.array_equal(Tensor(cube).reshape([4, -1]).data, cube.reshape(4, 6)), \
+    f"reshape([4, -1]): expected shape (4, 6), got {Tensor(cube).reshape([4, -1]).shape}"
 try:
     m.reshape(4, 2)
 except ValueError:
@@ -787,6 +746,65 @@ else:
 
 # %% [markdown]
 # ### Step 5 — sum and mean
+#
+# Write `sum` and `mean` (section 6); `max` is given. NumPy's reduction functions call the method
+# of the same name: `np.sum(t, axis=0)` is `t.sum(axis=0, dtype=None, out=None)`. So the
+# reductions accept NumPy's `dtype=` (reduce in that dtype) and `out=` (write the result into that
+# array or Tensor and return it); the given first lines hand those two to `_numpy_reduction` and
+# leave the rest to your code.
+
+# %% nbgrader={"grade": false, "grade_id": "tensor-reductions", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+def _numpy_reduction(method, tensor, axis, keepdims, dtype, out):
+    """`np.sum(t, dtype=..., out=...)` and friends: reduce in `dtype`, then write into `out`."""
+    source = tensor if dtype is None else Tensor(tensor, dtype=dtype)
+    result = method(source, axis=axis, keepdims=keepdims)
+    if out is None:
+        return result
+    target = out._data if isinstance(out, Tensor) else out
+    if not isinstance(target, np.ndarray):
+        raise TypeError(f"out= must be a NumPy array or a Tensor, got {type(out).__name__}")
+    np.copyto(target, result._data, casting="same_kind")
+    return out
+
+
+@patch
+def sum(self: Tensor, axis=None, keepdims=False, *, dtype=None, out=None):
+    """Sum over `axis` (None: all elements); keepdims keeps reduced axes with length 1."""
+    if dtype is not None or out is not None:     # np.sum(t, dtype=..., out=...) (given)
+        return _numpy_reduction(Tensor.sum, self, axis, keepdims, dtype, out)
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    # TODO: sum the data along `axis` and return a Tensor (a 0-d Tensor when axis is None).
+    # HINT: ndarray.sum takes the same `axis` and `keepdims` arguments.
+    ### BEGIN SOLUTION
+    return _result(self._data.sum(axis=axis, keepdims=keepdims), self)
+    ### END SOLUTION
+
+
+@patch
+def mean(self: Tensor, axis=None, keepdims=False, *, dtype=None, out=None):
+    """Arithmetic mean over `axis` (None: all elements)."""
+    if dtype is not None or out is not None:     # np.mean(t, dtype=..., out=...) (given)
+        return _numpy_reduction(Tensor.mean, self, axis, keepdims, dtype, out)
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    # TODO: as in `sum`, with the mean. (The mean of integers is float64 in NumPy;
+    #       `_result` turns it into float32.)
+    # HINT: ndarray.mean works; the sum divided by the count of values averaged is the same
+    #       and skips ndarray.mean's few microseconds of Python bookkeeping.
+    ### BEGIN SOLUTION
+    total = self._data.sum(axis=axis, keepdims=keepdims)
+    count = self._data.size // max(total.size, 1)      # values per mean
+    return _result(total / count, self)
+    ### END SOLUTION
+
+
+@patch
+def max(self: Tensor, axis=None, keepdims=False, *, out=None):
+    """Largest element over `axis` (None: all elements)."""
+    if out is not None:                          # np.max(t, out=...)
+        return _numpy_reduction(Tensor.max, self, axis, keepdims, None, out)
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    return _result(self._data.max(axis=axis, keepdims=keepdims), self)
 
 # %%
 scores = Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
@@ -795,22 +813,185 @@ print("largest:", scores.max().item(), "| row maxima:", scores.max(axis=1))
 
 # %% nbgrader={"grade": true, "grade_id": "test-tensor-reductions", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 s = Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
-assert isinstance(s.sum(), Tensor) and s.sum().shape == () and s.sum().item() == 21.0
-assert np.allclose(s.sum(axis=0).data, [5, 7, 9]) and np.allclose(s.sum(axis=1).data, [6, 15])
-assert s.mean().item() == 3.5 and np.allclose(s.mean(axis=0).data, [2.5, 3.5, 4.5])
-assert s.sum(axis=1, keepdims=True).shape == (2, 1) and s.mean(axis=0, keepdims=True).shape == (1, 3)
+total = s.sum()
+assert isinstance(total, Tensor) and total.shape == () and total.item() == 21.0, \
+    f"s.sum() should be a 0-d Tensor holding 21.0, got a {type(total).__name__} of shape {total.shape}: {total.data}"
+assert np.allclose(s.sum(axis=0).data, [5, 7, 9]) and np.allclose(s.sum(axis=1).data, [6, 15]), \
+    f"sum(axis=0) and sum(axis=1): expected [5, 7, 9] and [6, 15], got {s.sum(axis=0).data.tolist()} and {s.sum(axis=1).data.tolist()}"
+assert s.mean().item() == 3.5 and np.allclose(s.mean(axis=0).data, [2.5, 3.5, 4.5]), \
+    f"mean() and mean(axis=0): expected 3.5 and [2.5, 3.5, 4.5], got {s.mean().item()} and {s.mean(axis=0).data.tolist()}"
+assert s.sum(axis=1, keepdims=True).shape == (2, 1) and s.mean(axis=0, keepdims=True).shape == (1, 3), \
+    f"keepdims=True: expected shapes (2, 1) and (1, 3), got {s.sum(axis=1, keepdims=True).shape} and {s.mean(axis=0, keepdims=True).shape}"
 print("✅ sum and mean work")
 ### BEGIN HIDDEN TESTS
 cube = np.random.default_rng(3).normal(size=(2, 3, 4)).astype(np.float32)
 for axis in (None, 0, 1, -1, (0, 2)):
     for keep in (False, True):
-        assert np.allclose(Tensor(cube).sum(axis=axis, keepdims=keep).data, cube.sum(axis=axis, keepdims=keep), atol=1e-5)
-        assert np.allclose(Tensor(cube).mean(axis=axis, keepdims=keep).data, cube.mean(axis=axis, keepdims=keep), atol=1e-6)
-assert Tensor([1, 2]).mean().dtype == np.float32 and Tensor(cube).sum().dtype == np.float32
+        assert np.allclose(Tensor(cube).sum(axis=axis, keepdims=keep).data, cube.sum(axis=axis, keepdims=keep), atol=1e-5), \
+            f"sum(axis={axis}, keepdims={keep}) differs from NumPy's"
+        assert np.allclose(Tensor(cube).mean(axis=axis, keepdims=keep).data, cube.mean(axis=axis, keepdims=keep), atol=1e-6), \
+            f"mean(axis={axis}, keepdims={keep}) differs from NumPy's"
+assert Tensor([1, 2]).mean().dtype == np.float32 and Tensor(cube).sum().dtype == np.float32, \
+    f"the mean of ints and the sum of float32 should be float32, got {Tensor([1, 2]).mean().dtype} and {Tensor(cube).sum().dtype}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## 9. The plumbing at work
+# ### Step 6 — elementwise functions and the NumPy protocol
+#
+# Write `exp`; the other elementwise functions — `log`, `sqrt`, `tanh`, `abs`, `maximum`,
+# `minimum` — are given, each one NumPy call wrapped with `_result`. The rest of the cell makes
+# `Tensor` a NumPy citizen:
+#
+# - `__array_ufunc__` makes NumPy's elementwise functions (ufuncs) return a `Tensor`: `np.exp(t)`
+#   calls `t.exp()`, `np.maximum(t, 0)` calls `t.maximum(0)`, `np.add(t, 1)` calls `t.add(1)`
+#   (other ufuncs, such as `np.sin`, compute on the array). `__array__` makes `np.asarray(t)`
+#   return the array.
+# - `abs(t)`, `float(t)`, `int(t)` and `round(t, 2)` work as in NumPy: `float` and `int` need a
+#   one-element tensor, `round` rounds every element and returns a Tensor.
+
+# %% nbgrader={"grade": false, "grade_id": "tensor-functions", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+@patch
+def exp(self: Tensor):
+    """e ** x, elementwise."""
+    # TODO: return e to the power of every element, as a Tensor.
+    # HINT: `np.exp` on the array, wrapped with `_result(array, self)`.
+    ### BEGIN SOLUTION
+    return _result(np.exp(self._data), self)
+    ### END SOLUTION
+
+
+@patch
+def log(self: Tensor):
+    """Natural logarithm, elementwise."""
+    return _result(np.log(self._data), self)
+
+
+@patch
+def sqrt(self: Tensor):
+    """Square root, elementwise."""
+    return _result(np.sqrt(self._data), self)
+
+
+@patch
+def tanh(self: Tensor):
+    """Hyperbolic tangent, elementwise."""
+    return _result(np.tanh(self._data), self)
+
+
+@patch
+def abs(self: Tensor):
+    """Absolute value, elementwise (also `abs(t)`)."""
+    return _result(np.abs(self._data), self)
+
+
+@patch
+def maximum(self: Tensor, other):
+    """Elementwise larger of self and other, with broadcasting (`np.maximum(t, 0)` is ReLU)."""
+    b = _operand(other)
+    if b is NotImplemented:
+        raise TypeError(f"cannot compare a Tensor and a {type(other).__name__}")
+    return _result(np.maximum(self._data, b), self, other)
+
+
+@patch
+def minimum(self: Tensor, other):
+    """Elementwise smaller of self and other, with broadcasting."""
+    b = _operand(other)
+    if b is NotImplemented:
+        raise TypeError(f"cannot compare a Tensor and a {type(other).__name__}")
+    return _result(np.minimum(self._data, b), self, other)
+
+
+@patch
+def __abs__(self: Tensor):
+    return self.abs()
+
+
+@patch
+def __float__(self: Tensor):
+    return float(self.item())    # float(t) for a one-element tensor; size > 1 raises ValueError
+
+
+@patch
+def __int__(self: Tensor):
+    return int(self.item())
+
+
+@patch
+def __round__(self: Tensor, ndigits=None):
+    """round(t) or round(t, 2): every element rounded (half to even, like NumPy), as a Tensor."""
+    return _result(np.round(self._data, ndigits or 0), self)
+
+
+@patch
+def __array__(self: Tensor, dtype=None, copy=None):
+    if copy is False and dtype is not None and np.dtype(dtype) != self._data.dtype:
+        raise ValueError("a copy is needed to change the dtype, but copy=False was given")
+    array = self._data if dtype is None else self._data.astype(dtype, copy=False)
+    return array.copy() if copy else array
+
+
+@patch
+def __array_ufunc__(self: Tensor, ufunc, method, *inputs, **kwargs):
+    """NumPy ufuncs on Tensors (np.exp(t), np.maximum(t, 0)) compute on the arrays, return Tensors."""
+    arrays = [_operand(x) for x in inputs]
+    if any(a is NotImplemented for a in arrays):
+        return NotImplemented
+    name = _UFUNC_METHODS.get(ufunc)
+    if name is not None and method == "__call__" and not kwargs:   # np.exp(t) is t.exp()
+        first = inputs[0]
+        if isinstance(first, Tensor):
+            return getattr(first, name)(*inputs[1:])
+        if name in _COMMUTATIVE and isinstance(inputs[1], Tensor):   # np.maximum(0, t)
+            return getattr(inputs[1], name)(first)
+    out = kwargs.get("out")
+    if out is not None:
+        out_arrays = tuple(o._data if isinstance(o, Tensor) else o for o in out)
+        if not all(isinstance(o, np.ndarray) for o in out_arrays):
+            return NotImplemented
+        kwargs["out"] = out_arrays
+    if isinstance(kwargs.get("where"), Tensor):
+        kwargs["where"] = kwargs["where"]._data
+    result = getattr(ufunc, method)(*arrays, **kwargs)
+    if out is not None:
+        return out[0] if len(out) == 1 else out
+    if method == "at":
+        return None
+    if isinstance(result, tuple):
+        return tuple(_result(r, *inputs) for r in result)
+    return _result(result, *inputs)
+
+
+# NumPy functions that run the Tensor method of the same purpose (see __array_ufunc__).
+_UFUNC_METHODS = {np.exp: "exp", np.log: "log", np.sqrt: "sqrt", np.tanh: "tanh", np.absolute: "abs",
+                  np.maximum: "maximum", np.minimum: "minimum", np.add: "add", np.subtract: "subtract",
+                  np.multiply: "multiply", np.true_divide: "divide", np.matmul: "matmul"}
+_COMMUTATIVE = {"add", "multiply", "maximum", "minimum"}
+
+# %% nbgrader={"grade": true, "grade_id": "test-tensor-functions", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+z = Tensor([-2.0, 0.0, 3.0])
+assert isinstance(z.exp(), Tensor) and np.allclose(z.exp().data, np.exp([-2.0, 0.0, 3.0])), \
+    f"exp: expected {np.exp([-2.0, 0.0, 3.0]).tolist()}, got {z.exp().data}"
+assert z.exp().dtype == np.float32, f"exp of float32 should stay float32, got {z.exp().dtype}"
+assert isinstance(np.exp(z), Tensor) and np.allclose(np.exp(z).data, z.exp().data), \
+    f"np.exp(t) should call t.exp() and give a Tensor, got {np.exp(z)!r}"
+assert np.allclose(np.maximum(z, 0).data, [0, 0, 3]) and np.allclose(abs(z).data, [2, 0, 3]), \
+    f"np.maximum(z, 0) and abs(z): expected [0, 0, 3] and [2, 0, 3], got {np.maximum(z, 0).data} and {abs(z).data}"
+assert float(Tensor([2.5])) == 2.5 and np.allclose(round(z / 3, 2).data, [-0.67, 0.0, 1.0]), \
+    f"float(Tensor([2.5])) and round(z / 3, 2): expected 2.5 and [-0.67, 0.0, 1.0], got {float(Tensor([2.5]))} and {round(z / 3, 2).data.tolist()}"
+assert isinstance(np.sum(z), Tensor) and np.sum(z).item() == 1.0, \
+    f"np.sum(t) should call t.sum() and give Tensor(1.0), got {np.sum(z)!r}"
+print("✅ elementwise functions and NumPy's functions work")
+### BEGIN HIDDEN TESTS
+r = np.random.default_rng(4).uniform(0.5, 2.0, size=(2, 3)).astype(np.float32)
+assert np.allclose(np.exp(Tensor(r)).data, np.exp(r)), "np.exp(t) differs from NumPy's np.exp"
+assert Tensor(r.astype(np.float64), dtype=np.float64).exp().dtype == np.float64, "exp of float64 should stay float64"
+assert np.allclose(Tensor(r).exp().log().data, r, atol=1e-6), "log(exp(x)) should give x back"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 8. The plumbing at work
 #
 # The given code makes `Tensor` behave like a NumPy citizen. NumPy ufuncs (`np.exp`,
 # `np.maximum`, `np.tanh`, …) return Tensors, comparisons give `bool` tensors, and indexing gives

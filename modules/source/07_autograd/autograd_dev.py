@@ -28,6 +28,7 @@
 # %%
 #| export
 import numpy as np
+from fastcore.basics import patch
 
 from tinytorch.core.tensor import Tensor
 
@@ -65,6 +66,12 @@ from tinytorch.core.tensor import Tensor
 # floats become `float32`); an integer value that needs gradients is converted to `float32`
 # (gradients of integers make no sense); a `float64` array stays `float64` (handy for precise
 # gradient checks).
+#
+# As in module 01, the class grows step by step: this cell defines `Variable` with its value and
+# flags; each later step adds, with fastcore's `@patch`, the methods that call its operations
+# (the operators `+ - *` in step 2, `@patch def backward(self: Variable, ...)` in step 3, …).
+# Until a step has run, a Variable falls back on the `Tensor` method of the same name where there
+# is one: it computes the value but records no graph.
 
 # %% nbgrader={"grade": false, "grade_id": "variable-class", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -94,14 +101,10 @@ def _as_array(data, requires_grad):
     return value
 
 
-def _axis(axis):
-    return tuple(axis) if isinstance(axis, list) else axis
-
-
 class Variable(Tensor):
     """A Tensor that records the operations made with it, so `backward()` can compute gradients."""
 
-    __hash__ = object.__hash__          # usable as a dict key even though `==` is elementwise
+    __hash__ = object.__hash__          # by identity: a dict key even though `==` is elementwise
     __array_priority__ = 1000           # NumPy defers mixed operations to us
 
     def __init__(self, data, requires_grad=True, grad_fn=None):
@@ -140,7 +143,6 @@ class Variable(Tensor):
     dtype = property(lambda self: self._data.dtype, doc="NumPy dtype of the value.")
     ndim = property(lambda self: self._data.ndim, doc="Number of dimensions.")
     is_leaf = property(lambda self: self.grad_fn is None, doc="True for values not made by an operation.")
-    T = property(lambda self: self.transpose(), doc="Transpose (reversed axes).")
 
     def __repr__(self):
         extra = f", grad_fn={self.grad_fn!r}" if self.grad_fn is not None else ""
@@ -154,98 +156,6 @@ class Variable(Tensor):
         """Forget the accumulated gradient."""
         self.grad = None
 
-    def backward(self, gradient=None):
-        """Fill in `.grad` of every leaf this Variable depends on (d self / d leaf, times `gradient`)."""
-        if not self.requires_grad:
-            raise RuntimeError("backward() on a Variable that does not require gradients "
-                               "(none of its inputs has requires_grad=True)")
-        if gradient is None:                          # d self / d self = 1 everywhere
-            seed = np.empty(self._data.shape, self._data.dtype)
-            seed.fill(1)                              # (np.ones, minus its Python wrapper)
-        else:
-            seed = np.asarray(gradient._data if isinstance(gradient, Variable) else
-                              gradient.data if isinstance(gradient, Tensor) else gradient,
-                              dtype=self._data.dtype)
-            if seed.shape != self._data.shape:
-                raise ValueError(f"backward(): gradient has shape {seed.shape}, but the Variable has "
-                                 f"shape {self._data.shape}; they must match")
-        backpropagate(self, seed)
-
-    # -- operators: each delegates to a function defined below ------------------------------
-    def __add__(self, other): return add(self, other)
-    def __radd__(self, other): return add(other, self)
-    def __sub__(self, other): return subtract(self, other)
-    def __rsub__(self, other): return subtract(other, self)
-    def __mul__(self, other): return multiply(self, other)
-    def __rmul__(self, other): return multiply(other, self)
-    def __truediv__(self, other): return divide(self, other)
-    def __rtruediv__(self, other): return divide(other, self)
-    def __matmul__(self, other): return matmul(self, other)
-    def __rmatmul__(self, other): return matmul(other, self)
-    def __neg__(self): return negate(self)
-    def __pos__(self): return self
-    def __pow__(self, exponent): return power(self, exponent)
-    def __rpow__(self, base): return exp(multiply(self, float(np.log(base))))
-    def __getitem__(self, index): return getitem(self, index)
-    def __gt__(self, other): return _compare(np.greater, self, other)
-    def __lt__(self, other): return _compare(np.less, self, other)
-    def __ge__(self, other): return _compare(np.greater_equal, self, other)
-    def __le__(self, other): return _compare(np.less_equal, self, other)
-    def __eq__(self, other): return _compare(np.equal, self, other)
-    def __ne__(self, other): return _compare(np.not_equal, self, other)
-    add = __add__
-    multiply = __mul__
-    subtract = __sub__
-    divide = __truediv__
-    matmul = __matmul__
-
-    def sum(self, axis=None, keepdims=False, *, dtype=None, out=None):
-        if dtype is None and out is None:
-            return reduce_sum(self, tuple(axis) if isinstance(axis, list) else axis, keepdims)
-        return _reduction(reduce_sum, Tensor.sum, self, axis, keepdims, dtype, out)
-
-    def mean(self, axis=None, keepdims=False, *, dtype=None, out=None):
-        if dtype is None and out is None:
-            return reduce_mean(self, tuple(axis) if isinstance(axis, list) else axis, keepdims)
-        return _reduction(reduce_mean, Tensor.mean, self, axis, keepdims, dtype, out)
-
-    def max(self, axis=None, keepdims=False, *, out=None):
-        return _reduction(reduce_max, Tensor.max, self, axis, keepdims, None, out)
-
-    def reshape(self, *shape):
-        return reshape(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
-
-    def transpose(self, *axes):
-        return transpose(self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes or None)
-
-    def flatten(self): return reshape(self, (-1,))
-    def exp(self): return exp(self)
-    def log(self): return log(self)
-    def sqrt(self): return sqrt(self)
-    def tanh(self): return tanh(self)
-    def abs(self): return absolute(self)
-    def maximum(self, other): return maximum(self, other)
-    def minimum(self, other): return minimum(self, other)
-    __abs__ = abs
-
-    def __round__(self, ndigits=None):
-        """Rounded values: a Variable without gradient (rounding is flat almost everywhere)."""
-        return Variable(round(self.data, ndigits), requires_grad=False)
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        return _array_ufunc(ufunc, method, inputs, kwargs)
-
-
-def _reduction(op, tensor_method, a, axis, keepdims, dtype, out):
-    """sum/mean/max of a Variable; NumPy's `dtype=` casts first, `out=` leaves the graph."""
-    axis = _axis(axis)
-    if out is not None:                              # np.sum(v, out=array): values only
-        return tensor_method(a.data, axis=axis, keepdims=keepdims, out=out, **(
-            {} if dtype is None else {"dtype": dtype}))
-    if dtype is not None and np.dtype(dtype) != a._data.dtype:
-        a = cast(a, dtype)
-    return op(a, axis, keepdims)
-
 
 # %% [markdown]
 # Try it: a leaf knows its value and has no gradient yet.
@@ -256,18 +166,23 @@ print(x, "| leaf:", x.is_leaf, "| grad:", x.grad, "| data is a", type(x.data).__
 
 # %% nbgrader={"grade": true, "grade_id": "test-variable-init", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 v = Variable(3.0)
-assert isinstance(v, Tensor) and isinstance(v.data, Tensor), "a Variable is a Tensor and its data is a Tensor"
-assert v.requires_grad and v.grad is None and v.grad_fn is None and v.is_leaf
-assert v.shape == () and v.size == 1 and v.dtype == np.float32
+assert isinstance(v, Tensor) and isinstance(v.data, Tensor), \
+    f"a Variable is a Tensor and its data is a Tensor; got a {type(v).__name__} whose data is a {type(v.data).__name__}"
+assert v.requires_grad and v.grad is None and v.grad_fn is None and v.is_leaf, \
+    f"a new Variable: expected requires_grad=True, grad None, grad_fn None; got {v.requires_grad}, {v.grad!r}, {v.grad_fn!r}"
+assert v.shape == () and v.size == 1 and v.dtype == np.float32, \
+    f"Variable(3.0): expected shape (), size 1, float32; got {v.shape}, {v.size}, {v.dtype}"
 w = Variable([[1, 2], [3, 4]], requires_grad=False)
-assert w.shape == (2, 2) and not w.requires_grad
-assert Variable(np.zeros(3, dtype=np.int64)).dtype == np.float32, "values that need gradients are floats"
+assert w.shape == (2, 2) and not w.requires_grad, \
+    f"Variable([[1, 2], [3, 4]], requires_grad=False): expected shape (2, 2), no grad; got {w.shape}, requires_grad={w.requires_grad}"
+assert Variable(np.zeros(3, dtype=np.int64)).dtype == np.float32, \
+    f"values that need gradients are floats: int64 should become float32, got {Variable(np.zeros(3, dtype=np.int64)).dtype}"
 print("✅ Variable stores its value, flags and an empty gradient")
 ### BEGIN HIDDEN TESTS
 t = Variable(Tensor([1.0, 2.0]))
-assert t.shape == (2,) and np.allclose(t.data.data, [1.0, 2.0])
+assert t.shape == (2,) and np.allclose(t.data.data, [1.0, 2.0]), f"Variable(Tensor([1, 2])): expected [1, 2], got {t!r}"
 t.data = Tensor([5.0, 6.0])
-assert np.allclose(np.asarray(t), [5.0, 6.0])
+assert np.allclose(np.asarray(t), [5.0, 6.0]), f"after v.data = Tensor([5, 6]) the value should be [5, 6], got {np.asarray(t)}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -423,6 +338,58 @@ def subtract(a, b):
     ### END SOLUTION
 
 
+# The operators (given): `v + w`, `2 * v`, `1 - v` call the functions above.
+@patch
+def __add__(self: Variable, other): return add(self, other)
+@patch
+def __radd__(self: Variable, other): return add(other, self)
+@patch
+def __sub__(self: Variable, other): return subtract(self, other)
+@patch
+def __rsub__(self: Variable, other): return subtract(other, self)
+@patch
+def __mul__(self: Variable, other): return multiply(self, other)
+@patch
+def __rmul__(self: Variable, other): return multiply(other, self)
+
+
+Variable.add, Variable.subtract, Variable.multiply = Variable.__add__, Variable.__sub__, Variable.__mul__
+
+# %% [markdown]
+# Each operation returns a Variable whose `grad_fn.edges` hold one `(input, rule)` pair per input
+# that needs a gradient. Calling a rule by hand shows the local derivative: for `x * y`, the rule
+# for `x` turns `g = 1` into `y`.
+
+# %% nbgrader={"grade": true, "grade_id": "test-basic-ops", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+x, y = Variable(2.0), Variable(3.0)
+p = x * y
+assert isinstance(p, Variable) and p.item() == 6.0, f"Variable(2.0) * Variable(3.0): expected a Variable holding 6.0, got {p!r}"
+rules = {} if p.grad_fn is None else {id(node): rule for node, rule in p.grad_fn.edges}
+assert set(rules) == {id(x), id(y)}, \
+    f"x * y should record one edge to x and one to y, got grad_fn {p.grad_fn!r} with {len(rules)} input(s)"
+to_x, to_y = float(rules[id(x)](np.ones((), np.float32))), float(rules[id(y)](np.ones((), np.float32)))
+assert (to_x, to_y) == (3.0, 2.0), f"d(x * y)/dx = y = 3 and d(x * y)/dy = x = 2; the rules gave {to_x} and {to_y}"
+d = Variable(5.0) - 2.0
+assert d.item() == 3.0 and float(d.grad_fn.edges[0][1](np.ones((), np.float32))) == 1.0, \
+    f"Variable(5.0) - 2.0: expected 3.0 with d/da = 1, got {d.item()} and {d.grad_fn.edges[0][1](np.ones((), np.float32))}"
+r = 10.0 - Variable(4.0)
+assert r.item() == 6.0 and float(r.grad_fn.edges[0][1](np.ones((), np.float32))) == -1.0, \
+    f"10.0 - Variable(4.0): expected 6.0 with d/db = -1, got {r.item()} and {r.grad_fn.edges[0][1](np.ones((), np.float32))}"
+bias = Variable(np.zeros(3))
+m = multiply(add(Variable(np.ones((4, 3)), requires_grad=False), bias), 2.0)
+assert m.shape == (4, 3) and np.allclose(m.data.data, 2.0), f"(ones(4, 3) + zeros(3)) * 2: expected 2.0 everywhere, got {m.data.data}"
+to_bias = m.grad_fn.edges[0][0].grad_fn.edges[0][1](np.ones((4, 3)))
+assert to_bias.shape == (3,) and np.allclose(to_bias, 4.0), \
+    f"the bias (3,) was broadcast over 4 rows: its rule should sum g to shape (3,) with 4.0s, got {np.shape(to_bias)}: {to_bias}"
+print("✅ add, multiply and subtract compute values and local rules")
+### BEGIN HIDDEN TESTS
+k = Variable(2.0, requires_grad=False) * 3.0
+assert k.grad_fn is None and not k.requires_grad, f"no input needs a gradient, so no graph: got grad_fn {k.grad_fn!r}"
+q = 3.0 * Variable([1.0, 2.0])
+assert np.allclose(q.data.data, [3.0, 6.0]) and q.dtype == np.float32, f"3.0 * Variable([1, 2]): expected float32 [3, 6], got {q!r}"
+### END HIDDEN TESTS
+
+
 # %% [markdown]
 # ## Step 3 — `backward()`: the chain rule over the whole graph
 #
@@ -490,6 +457,25 @@ def backpropagate(root, seed):
             parent_grad = rule(g)
             grads[parent] = grads[parent] + parent_grad if parent in grads else parent_grad
     ### END SOLUTION
+
+
+@patch
+def backward(self: Variable, gradient=None):
+    """Fill in `.grad` of every leaf this Variable depends on (d self / d leaf, times `gradient`)."""
+    if not self.requires_grad:
+        raise RuntimeError("backward() on a Variable that does not require gradients "
+                           "(none of its inputs has requires_grad=True)")
+    if gradient is None:                          # d self / d self = 1 everywhere
+        seed = np.empty(self._data.shape, self._data.dtype)
+        seed.fill(1)                              # (np.ones, minus its Python wrapper)
+    else:
+        seed = np.asarray(gradient._data if isinstance(gradient, Variable) else
+                          gradient.data if isinstance(gradient, Tensor) else gradient,
+                          dtype=self._data.dtype)
+        if seed.shape != self._data.shape:
+            raise ValueError(f"backward(): gradient has shape {seed.shape}, but the Variable has "
+                             f"shape {self._data.shape}; they must match")
+    backpropagate(self, seed)
 
 
 # %% [markdown]
@@ -571,39 +557,45 @@ if __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING"):
     except NotImplementedError:
         print("Finish Variable, multiply and backward above to see the graph of z = x * y + x.")
 
-# %% nbgrader={"grade": true, "grade_id": "test-basic-ops-backward", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test-basic-ops-backward", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 x, y = Variable(2.0), Variable(3.0)
 z = x * y + x
 z.backward()
-assert abs(z.item() - 8.0) < 1e-6 and abs(x.grad.item() - 4.0) < 1e-6 and abs(y.grad.item() - 2.0) < 1e-6
+def grad_of(v):
+    return None if v.grad is None else v.grad.item()
+assert x.grad is not None and y.grad is not None, f"backward() should fill x.grad and y.grad, got {x.grad!r} and {y.grad!r}"
+assert abs(z.item() - 8.0) < 1e-6 and abs(grad_of(x) - 4.0) < 1e-6 and abs(grad_of(y) - 2.0) < 1e-6, \
+    f"z = x * y + x at (2, 3): expected z 8, dz/dx 4, dz/dy 2; got {z.item()}, {grad_of(x)}, {grad_of(y)}"
 a, b = Variable(5.0), Variable(2.0)
 d = subtract(a, b)
 d.backward()
-assert d.item() == 3.0 and a.grad.item() == 1.0 and b.grad.item() == -1.0
+assert d.item() == 3.0 and grad_of(a) == 1.0 and grad_of(b) == -1.0, \
+    f"d = a - b: expected d 3, dd/da 1, dd/db -1; got {d.item()}, {grad_of(a)}, {grad_of(b)}"
 # numbers on either side
 c = Variable(4.0)
 (3 - c * 2 + 1).backward()
-assert c.grad.item() == -2.0
+assert grad_of(c) == -2.0, f"d(3 - 2c + 1)/dc should be -2, got {grad_of(c)}"
 # broadcasting: a bias (3,) added to a batch (4, 3) gets the column sums
 batch, bias = Variable(np.ones((4, 3))), Variable(np.zeros(3))
 multiply(add(batch, bias), 2.0).backward(np.ones((4, 3)))   # seed: d(loss)/d(output) = 1 everywhere
-assert bias.grad.shape == (3,) and np.allclose(bias.grad.data.data, 8.0)
+assert bias.grad is not None and bias.grad.shape == (3,) and np.allclose(bias.grad.data.data, 8.0), \
+    f"bias (3,) broadcast over 4 rows, times 2: expected grad [8, 8, 8], got {bias.grad!r}"
 print("✅ add, multiply, subtract and backward agree with the chain rule")
 ### BEGIN HIDDEN TESTS
 # gradients accumulate across backward() calls
 p = Variable(1.0)
 (p * 3).backward()
 (p * 3).backward()
-assert p.grad.item() == 6.0
+assert grad_of(p) == 6.0, f"gradients accumulate: two backward() of 3p should give 6, got {grad_of(p)}"
 p.zero_grad()
-assert p.grad is None
+assert p.grad is None, f"zero_grad() should reset grad to None, got {p.grad!r}"
 # a value reused along 40 levels: linear time, gradient 1
 q = Variable(1.0)
 y = q
 for _ in range(40):
     y = y * 1 + y * 0
 y.backward()
-assert q.grad.item() == 1.0
+assert grad_of(q) == 1.0, f"y = y * 1 + y * 0 forty times: dy/dq should be 1, got {grad_of(q)}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -797,6 +789,108 @@ def minimum(a, b):
                  (b, lambda g: unbroadcast(_t(g).multiply(_t(np.less_equal(Bv, Av)))._data, Bv.shape)))
 
 
+# The methods and operators behind these functions (given): `v / 2`, `v ** 3`, `v[0]`, `v.sum()`,
+# `v.T`, `v.exp()`, `abs(v)`, … Each is one line that calls the function above.
+@patch
+def __truediv__(self: Variable, other): return divide(self, other)
+@patch
+def __rtruediv__(self: Variable, other): return divide(other, self)
+@patch
+def __neg__(self: Variable): return negate(self)
+@patch
+def __pos__(self: Variable): return self
+@patch
+def __pow__(self: Variable, exponent): return power(self, exponent)
+@patch
+def __rpow__(self: Variable, base): return exp(multiply(self, float(np.log(base))))
+@patch
+def __getitem__(self: Variable, index): return getitem(self, index)
+@patch
+def __gt__(self: Variable, other): return _compare(np.greater, self, other)
+@patch
+def __lt__(self: Variable, other): return _compare(np.less, self, other)
+@patch
+def __ge__(self: Variable, other): return _compare(np.greater_equal, self, other)
+@patch
+def __le__(self: Variable, other): return _compare(np.less_equal, self, other)
+@patch
+def __eq__(self: Variable, other): return _compare(np.equal, self, other)
+@patch
+def __ne__(self: Variable, other): return _compare(np.not_equal, self, other)
+
+
+Variable.divide = Variable.__truediv__
+
+def _axis(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _reduction(op, tensor_method, a, axis, keepdims, dtype, out):
+    """sum/mean/max of a Variable; NumPy's `dtype=` casts first, `out=` leaves the graph."""
+    axis = _axis(axis)
+    if out is not None:                              # np.sum(v, out=array): values only
+        return tensor_method(a.data, axis=axis, keepdims=keepdims, out=out, **(
+            {} if dtype is None else {"dtype": dtype}))
+    if dtype is not None and np.dtype(dtype) != a._data.dtype:
+        a = cast(a, dtype)
+    return op(a, axis, keepdims)
+
+
+@patch
+def sum(self: Variable, axis=None, keepdims=False, *, dtype=None, out=None):
+    if dtype is None and out is None:
+        return reduce_sum(self, tuple(axis) if isinstance(axis, list) else axis, keepdims)
+    return _reduction(reduce_sum, Tensor.sum, self, axis, keepdims, dtype, out)
+
+@patch
+def mean(self: Variable, axis=None, keepdims=False, *, dtype=None, out=None):
+    if dtype is None and out is None:
+        return reduce_mean(self, tuple(axis) if isinstance(axis, list) else axis, keepdims)
+    return _reduction(reduce_mean, Tensor.mean, self, axis, keepdims, dtype, out)
+
+@patch
+def max(self: Variable, axis=None, keepdims=False, *, out=None):
+    return _reduction(reduce_max, Tensor.max, self, axis, keepdims, None, out)
+
+@patch
+def reshape(self: Variable, *shape):
+    return reshape(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
+
+@patch
+def transpose(self: Variable, *axes):
+    return transpose(self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes or None)
+
+@patch
+def flatten(self: Variable): return reshape(self, (-1,))
+@patch
+def exp(self: Variable): return exp(self)
+@patch
+def log(self: Variable): return log(self)
+@patch
+def sqrt(self: Variable): return sqrt(self)
+@patch
+def tanh(self: Variable): return tanh(self)
+@patch
+def abs(self: Variable): return absolute(self)
+@patch
+def maximum(self: Variable, other): return maximum(self, other)
+@patch
+def minimum(self: Variable, other): return minimum(self, other)
+@patch
+def __abs__(self: Variable): return absolute(self)
+
+@patch
+def __round__(self: Variable, ndigits=None):
+    """Rounded values: a Variable without gradient (rounding is flat almost everywhere)."""
+    return Variable(round(self.data, ndigits), requires_grad=False)
+
+
+@patch(as_prop=True)
+def T(self: Variable):
+    """Transpose (reversed axes)."""
+    return self.transpose()
+
+
 # %% [markdown]
 # ## Step 5 — Matrix multiply
 #
@@ -845,6 +939,42 @@ def matmul(a, b):
     return _node(A.matmul(B), "MatMul", (a, rule_a), (b, rule_b))
 
 
+@patch
+def __matmul__(self: Variable, other): return matmul(self, other)
+@patch
+def __rmatmul__(self: Variable, other): return matmul(other, self)
+
+
+Variable.matmul = Variable.__matmul__
+
+# %% [markdown]
+# Check it on the smallest example: with `L = sum(A @ B)`, `g` is all ones, so `dL/dA = 1 @ Bᵀ`
+# puts the row sums of `B` in every row, and `dL/dB = Aᵀ @ 1` puts the column sums of `A` in
+# every column.
+
+# %% nbgrader={"grade": true, "grade_id": "test-matmul-backward", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+A_values = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])       # (3, 2)
+B_values = np.array([[1.0, 0.0, -1.0, 2.0], [0.5, 1.0, 1.0, 0.0]])  # (2, 4)
+A, B = Variable(A_values), Variable(B_values)
+C = A @ B
+assert isinstance(C, Variable) and C.shape == (3, 4), f"(3, 2) @ (2, 4) should be a (3, 4) Variable, got {C!r}"
+assert np.allclose(C.data.data, A_values @ B_values), f"A @ B: expected {(A_values @ B_values).tolist()}, got {C.data.data.tolist()}"
+C.sum().backward()
+expected_a, expected_b = np.ones((3, 4)) @ B_values.T, A_values.T @ np.ones((3, 4))
+assert A.grad is not None and np.allclose(A.grad.data.data, expected_a), \
+    f"dL/dA = g @ Bᵀ: expected {expected_a.tolist()}, got {None if A.grad is None else A.grad.data.data.tolist()}"
+assert B.grad is not None and np.allclose(B.grad.data.data, expected_b), \
+    f"dL/dB = Aᵀ @ g: expected {expected_b.tolist()}, got {None if B.grad is None else B.grad.data.data.tolist()}"
+print("✅ matmul's backward rules give g @ Bᵀ and Aᵀ @ g")
+### BEGIN HIDDEN TESTS
+weights = np.array([[2.0, -1.0, 0.5, 1.0], [1.0, 0.0, 3.0, 1.0], [0.0, 1.0, 1.0, -2.0]])   # (3, 4): not all ones
+A2, B2 = Variable(A_values), Variable(B_values)
+((A2 @ B2) * Variable(weights, requires_grad=False)).sum().backward()
+assert np.allclose(A2.grad.data.data, weights @ B_values.T) and np.allclose(B2.grad.data.data, A_values.T @ weights), \
+    "with g = weights (not all ones), A.grad should be g @ Bᵀ and B.grad Aᵀ @ g"
+### END HIDDEN TESTS
+
+
 # %% [markdown]
 # ## Step 6 — NumPy functions on Variables
 #
@@ -886,6 +1016,11 @@ def _array_ufunc(ufunc, method, inputs, kwargs):
     raise TypeError(f"np.{ufunc.__name__} has no gradient rule in tinytorch.core.autograd")
 
 
+@patch
+def __array_ufunc__(self: Variable, ufunc, method, *inputs, **kwargs):
+    return _array_ufunc(ufunc, method, inputs, kwargs)
+
+
 # %% [markdown]
 # ## Step 7 — Trust, but verify: finite differences
 #
@@ -919,6 +1054,12 @@ def gradient_check(f, x, tol=1e-5):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test-ops-gradients", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+def _grad_of(f, x):
+    v = Variable(np.array(x, dtype=np.float64))
+    f(v).sum().backward()
+    return np.zeros_like(x) if v.grad is None else v.grad.data.data
+
+
 rng = np.random.default_rng(0)
 m = rng.normal(size=(3, 4))
 checks = {
@@ -933,13 +1074,19 @@ checks = {
     "slice-T": lambda v: v[:, 1:3].T * 2.0,
 }
 for name, f in checks.items():
-    assert gradient_check(f, m), f"gradient of {name} disagrees with finite differences"
+    assert gradient_check(f, m), \
+        f"gradient of {name}: backward() disagrees with finite differences, max difference " \
+        f"{np.abs(_grad_of(f, m) - numerical_gradient(f, m)).max():.3g}"
 print("✅ gradients of", ", ".join(checks), "match finite differences")
 ### BEGIN HIDDEN TESTS
-assert gradient_check(lambda v: np.log(v * v + 1.0) + np.sqrt(v * v + 1.0), m)
-assert gradient_check(lambda v: v.reshape(4, 3) @ Variable(m, requires_grad=False), m)
-assert gradient_check(lambda v: v.max(axis=1), m)
-assert gradient_check(lambda v: np.maximum(v, 0.1) + np.minimum(v, -0.1), m)
+assert gradient_check(lambda v: np.log(v * v + 1.0) + np.sqrt(v * v + 1.0), m), \
+    "the gradient of log and sqrt disagrees with finite differences (expected them to match)"
+assert gradient_check(lambda v: v.reshape(4, 3) @ Variable(m, requires_grad=False), m), \
+    "the gradient of reshape then matmul disagrees with finite differences (expected them to match)"
+assert gradient_check(lambda v: v.max(axis=1), m), \
+    "the gradient of max(axis=1) disagrees with finite differences (expected them to match)"
+assert gradient_check(lambda v: np.maximum(v, 0.1) + np.minimum(v, -0.1), m), \
+    "the gradient of maximum and minimum disagrees with finite differences (expected them to match)"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -957,12 +1104,15 @@ points = np.array([[-2.0, -0.5, 0.3, 1.7], [0.9, -1.2, 2.5, -0.1]])
 for activation in (ReLU(), Sigmoid(), Tanh(), Softmax()):
     weights = Variable(np.arange(1.0, 5.0), requires_grad=False)   # so Softmax's sum isn't constant
     f = lambda v: activation(v) * weights
-    assert isinstance(f(Variable(points)), Variable), f"{type(activation).__name__} should keep Variables"
-    assert gradient_check(f, points), f"{type(activation).__name__}: backward disagrees with finite differences"
+    out = f(Variable(points))
+    assert isinstance(out, Variable), f"{type(activation).__name__} should keep Variables, got a {type(out).__name__}"
+    assert gradient_check(f, points), \
+        f"{type(activation).__name__}: backward disagrees with finite differences (expected them to match)"
 s = Variable(points)
 Sigmoid()(s).sum().backward()
 sig = 1 / (1 + np.exp(-points))
-assert np.allclose(s.grad.data.data, sig * (1 - sig), atol=1e-6)
+assert s.grad is not None and np.allclose(s.grad.data.data, sig * (1 - sig), atol=1e-6), \
+    f"Sigmoid's gradient should be s(1 - s) = {np.round(sig * (1 - sig), 4).tolist()}, got {s.grad!r}"
 print("✅ ReLU, Sigmoid, Tanh and Softmax gradients check out")
 
 # %% [markdown]
@@ -984,20 +1134,23 @@ for layer in net.layers:
     if isinstance(layer, Dense):
         layer.weights, layer.bias = Variable(layer.weights), Variable(layer.bias)
 params = net.parameters()
-assert len(params) == 4 and all(isinstance(p, Variable) for p in params), "weights and biases are Variables"
+assert len(params) == 4 and all(isinstance(p, Variable) for p in params), \
+    f"expected 4 Variables (weights and biases of 2 layers), got {[type(p).__name__ for p in params]}"
 batch = Tensor(np.random.randn(5, 3).astype(np.float32))
 loss = (net(batch) ** 2).mean()
-assert isinstance(loss, Variable) and loss.shape == ()
+assert isinstance(loss, Variable) and loss.shape == (), f"the loss should be a 0-d Variable, got {loss!r}"
 loss.backward()
 for p in params:
-    assert p.grad is not None and p.grad.shape == p.shape, "every parameter gets a gradient of its shape"
+    assert p.grad is not None and p.grad.shape == p.shape, \
+        f"every parameter gets a gradient of its shape: parameter {p.shape}, gradient {None if p.grad is None else p.grad.shape}"
 w = params[0]
 def loss_of_first_weights(v):
     net.layers[0].weights = v
     return (net(batch) ** 2).mean()
 expected = numerical_gradient(loss_of_first_weights, w.data.data.astype(np.float64), h=1e-3)
 net.layers[0].weights = w
-assert np.allclose(w.grad.data.data, expected, atol=1e-3), "Dense weight gradient disagrees with finite differences"
+assert np.allclose(w.grad.data.data, expected, atol=1e-3), \
+    f"Dense weight gradient disagrees with finite differences: max difference {np.abs(w.grad.data.data - expected).max():.3g}"
 print("✅ a network from module 04 computes gradients for all", len(params), "parameters")
 
 # %% [markdown]

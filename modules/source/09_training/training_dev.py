@@ -90,16 +90,20 @@ class MeanSquaredError:
 p = np.array([[0.5, 1.0], [2.0, -1.0]], dtype=np.float32)
 t = np.array([[0.0, 1.0], [1.0, 1.0]], dtype=np.float32)
 value = MeanSquaredError()(Tensor(p), Tensor(t))
-assert isinstance(value, Tensor) and value.shape == (), "the loss should be a scalar Tensor"
+assert isinstance(value, Tensor) and value.shape == (), \
+    f"the loss should be a scalar Tensor (shape ()), got {value!r}"
 assert np.isclose(value.item(), np.mean((p - t) ** 2)), f"MSE should be {np.mean((p - t) ** 2)}, got {value.item()}"
 pv = Variable(p)
 MeanSquaredError()(pv, t).backward()
-assert np.allclose(pv.grad.data.data, 2 * (p - t) / p.size), "d MSE / d p should be 2 (p - t) / n"
+assert pv.grad is not None and np.allclose(pv.grad.data.data, 2 * (p - t) / p.size), \
+    f"d MSE / d p should be 2 (p - t) / n = {(2 * (p - t) / p.size).tolist()}, got {pv.grad!r}"
 print("✅ MeanSquaredError: value and gradient")
 ### BEGIN HIDDEN TESTS
 column = MeanSquaredError()(Tensor([[1.0], [2.0], [3.0]]), [1.0, 2.0, 5.0])
-assert np.isclose(column.item(), 4.0 / 3.0), "targets (N,) should fill predictions (N, 1)"
-assert MeanSquaredError()(Tensor(p), Tensor(p)).item() == 0.0
+assert np.isclose(column.item(), 4.0 / 3.0), \
+    f"targets (N,) should fill predictions (N, 1): expected 4/3, got {column.item()}"
+assert MeanSquaredError()(Tensor(p), Tensor(p)).item() == 0.0, \
+    f"MSE of p against itself should be 0.0, got {MeanSquaredError()(Tensor(p), Tensor(p)).item()}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -168,19 +172,24 @@ y = np.array([0, 1])
 loss, probs = softmax_cross_entropy(z, y)
 log_softmax = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 assert np.isclose(loss, -log_softmax[[0, 1], y].mean(), atol=1e-6), f"loss {loss} should be {-log_softmax[[0, 1], y].mean()}"
-assert np.allclose(probs, np.exp(log_softmax), atol=1e-6) and np.allclose(probs.sum(axis=1), 1)
-assert np.isclose(softmax_cross_entropy(np.zeros((4, 10)), np.arange(4))[0], np.log(10)), "equal logits: loss = log C"
+assert np.allclose(probs, np.exp(log_softmax), atol=1e-6) and np.allclose(probs.sum(axis=1), 1), \
+    f"probs should be softmax(z) = {np.exp(log_softmax).round(4).tolist()} (rows summing to 1), got {np.round(probs, 4).tolist()}"
+assert np.isclose(softmax_cross_entropy(np.zeros((4, 10)), np.arange(4))[0], np.log(10)), \
+    f"equal logits: loss = log C = {np.log(10):.4f}, got {softmax_cross_entropy(np.zeros((4, 10)), np.arange(4))[0]}"
 big, _ = softmax_cross_entropy(np.array([[1000.0, 0.0], [0.0, 1000.0]]), np.array([0, 0]))
 assert np.isfinite(big) and np.isclose(big, 500.0), f"logits of 1000 must not overflow; got {big}"
 grad = cross_entropy_gradient(probs, y)
 onehot = np.eye(3)[y]
-assert np.allclose(grad, (probs - onehot) / 2), "gradient should be (softmax - onehot) / N"
-assert np.allclose(probs.sum(axis=1), 1), "cross_entropy_gradient must not change its input"
+assert np.allclose(grad, (probs - onehot) / 2), \
+    f"gradient should be (softmax - onehot) / N = {((probs - onehot) / 2).round(4).tolist()}, got {np.round(grad, 4).tolist()}"
+assert np.allclose(probs.sum(axis=1), 1), \
+    f"cross_entropy_gradient must not change its input: rows of probs should still sum to 1, got {probs.sum(axis=1)}"
 print("✅ softmax_cross_entropy is stable and its gradient has the closed form")
 ### BEGIN HIDDEN TESTS
 z32 = np.random.default_rng(3).normal(size=(5, 4)).astype(np.float32)
 l32, p32 = softmax_cross_entropy(z32, np.array([0, 1, 2, 3, 0]))
-assert np.asarray(l32).dtype == np.float32 and p32.dtype == np.float32, "stay float32"
+assert np.asarray(l32).dtype == np.float32 and p32.dtype == np.float32, \
+    f"float32 logits should give a float32 loss and probs, got {np.asarray(l32).dtype} and {p32.dtype}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -261,19 +270,24 @@ y = np.array([2, 0, 1, 1])
 criterion = CrossEntropyLoss()
 logits = Variable(z)
 loss = criterion(logits, Tensor(y))
-assert isinstance(loss, Variable) and loss.requires_grad, "the loss of Variable logits must be a Variable in the graph"
+assert isinstance(loss, Variable) and loss.requires_grad, \
+    f"the loss of Variable logits must be a Variable in the graph (requires_grad), got {loss!r}"
 loss.backward()
 probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-assert np.allclose(logits.grad.data.data, (probs - np.eye(3)[y]) / 4), "gradient should be (softmax - onehot) / N"
+assert logits.grad is not None and np.allclose(logits.grad.data.data, (probs - np.eye(3)[y]) / 4), \
+    f"gradient should be (softmax - onehot) / N = {((probs - np.eye(3)[y]) / 4).round(4).tolist()}, got {logits.grad!r}"
 numeric = numerical_gradient(lambda v: criterion(v, y), z)
-assert np.allclose(logits.grad.data.data, numeric, atol=1e-6), "gradient disagrees with finite differences"
+assert np.allclose(logits.grad.data.data, numeric, atol=1e-6), \
+    f"gradient disagrees with finite differences by up to {np.abs(logits.grad.data.data - numeric).max():.3g} (expected < 1e-6)"
 plain = criterion(Tensor(z.astype(np.float32)), y)
-assert isinstance(plain, Tensor) and not isinstance(plain, Variable), "plain Tensor logits give a plain Tensor"
+assert isinstance(plain, Tensor) and not isinstance(plain, Variable), \
+    f"plain Tensor logits give a plain Tensor loss, got a {type(plain).__name__}"
 print("✅ CrossEntropyLoss: one node, gradient matches the closed form and finite differences")
 ### BEGIN HIDDEN TESTS
 scaled = Variable(z)
 (criterion(scaled, y) * 3.0).backward()
-assert np.allclose(scaled.grad.data.data, 3 * (probs - np.eye(3)[y]) / 4), "the rule must scale with g"
+assert np.allclose(scaled.grad.data.data, 3 * (probs - np.eye(3)[y]) / 4), \
+    f"the rule must scale with g: expected 3 (softmax - onehot) / N, got {scaled.grad!r}"
 try:
     criterion(Tensor(z), np.array([0, 1, 2, 3]))
     raise AssertionError("label 3 with 3 classes should be rejected")
@@ -327,13 +341,15 @@ value = BinaryCrossEntropyLoss()(Tensor(x), Tensor(t))
 assert np.isclose(value.item(), expected, atol=1e-6), f"BCE should be {expected}, got {value.item()}"
 xv = Variable(x)
 BinaryCrossEntropyLoss()(xv, t).backward()
-assert np.allclose(xv.grad.data.data, (sig - t) / 4, atol=1e-6), "gradient should be (sigmoid(x) - t) / N"
+assert xv.grad is not None and np.allclose(xv.grad.data.data, (sig - t) / 4, atol=1e-6), \
+    f"gradient should be (sigmoid(x) - t) / N = {((sig - t) / 4).round(4).tolist()}, got {xv.grad!r}"
 huge = BinaryCrossEntropyLoss()(Tensor([[1000.0], [-1000.0]]), Tensor([[1.0], [0.0]]))
-assert np.isfinite(huge.item()) and huge.item() < 1e-6, "large logits must not overflow"
+assert np.isfinite(huge.item()) and huge.item() < 1e-6, \
+    f"large logits must not overflow: expected a finite loss near 0, got {huge.item()}"
 print("✅ BinaryCrossEntropyLoss: stable, with the sigmoid - target gradient")
 ### BEGIN HIDDEN TESTS
 wrong = BinaryCrossEntropyLoss()(Tensor([[1000.0]]), Tensor([[0.0]]))
-assert np.isclose(wrong.item(), 1000.0), "a confident wrong answer costs about |x|"
+assert np.isclose(wrong.item(), 1000.0), f"a confident wrong answer costs about |x| = 1000, got {wrong.item()}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -371,12 +387,16 @@ class Accuracy:
 
 # %% nbgrader={"grade": true, "grade_id": "test-accuracy", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 acc = Accuracy()
-assert acc(Tensor([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]]), Tensor([1, 0, 0])) == 2 / 3
-assert acc(np.array([[0.9], [0.2], [0.6], [0.4]]), np.array([1, 0, 0, 0])) == 0.75
-assert isinstance(acc(np.eye(3), np.arange(3)), float)
+scores_acc = acc(Tensor([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]]), Tensor([1, 0, 0]))
+assert scores_acc == 2 / 3, f"class scores: the argmax is right for 2 of 3 rows, expected {2 / 3}, got {scores_acc}"
+prob_acc = acc(np.array([[0.9], [0.2], [0.6], [0.4]]), np.array([1, 0, 0, 0]))
+assert prob_acc == 0.75, f"probabilities (N, 1) thresholded at 0.5: 3 of 4 right, expected 0.75, got {prob_acc}"
+assert isinstance(acc(np.eye(3), np.arange(3)), float), \
+    f"accuracy should be a Python float, got a {type(acc(np.eye(3), np.arange(3))).__name__}"
 print("✅ Accuracy for class scores and for probabilities")
 ### BEGIN HIDDEN TESTS
-assert Accuracy(threshold=0.0)(np.array([-1.0, 2.0, 0.5]), np.array([0, 1, 0])) == 2 / 3
+logit_acc = Accuracy(threshold=0.0)(np.array([-1.0, 2.0, 0.5]), np.array([0, 1, 0]))
+assert logit_acc == 2 / 3, f"threshold=0.0 on logits: 2 of 3 right, expected {2 / 3}, got {logit_acc}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -562,17 +582,17 @@ optimizer = Adam(model.parameters(), learning_rate=0.03)
 trainer = Trainer(model, optimizer, CrossEntropyLoss(), [Accuracy()], scheduler=StepLR(optimizer, 2, gamma=0.5))
 history = trainer.fit(DataLoader(train_data, 32, seed=0), DataLoader(val_data, 32, shuffle=False), epochs=4, verbose=False)
 for key in ("epoch", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy"):
-    assert len(history[key]) == 4, f"history[{key!r}] should have one entry per epoch"
-assert history["train_loss"][-1] < history["train_loss"][0], f"training loss should fall: {history['train_loss']}"
-assert history["val_accuracy"][-1] > 0.85, f"the clusters are easy; validation accuracy {history['val_accuracy'][-1]}"
-assert np.allclose(history["lr"], [0.03, 0.03, 0.015, 0.015]), f"StepLR steps once per epoch: {history['lr']}"
-assert trainer.history is history
+    assert len(history[key]) == 4, f"history[{key!r}] should have one entry per epoch (4), got {len(history[key])}"
+assert history["train_loss"][-1] < history["train_loss"][0], f"training loss should fall from epoch 1 to 4, got {history['train_loss']}"
+assert history["val_accuracy"][-1] > 0.85, f"the clusters are easy: expected validation accuracy > 0.85, got {history['val_accuracy'][-1]}"
+assert np.allclose(history["lr"], [0.03, 0.03, 0.015, 0.015]), f"StepLR steps once per epoch: expected lr [0.03, 0.03, 0.015, 0.015], got {history['lr']}"
+assert trainer.history is history, "fit() should return the very dict it keeps in trainer.history, got a different object"
 print("✅ Trainer.fit learns the clusters:", [round(a, 3) for a in history["val_accuracy"]])
 ### BEGIN HIDDEN TESTS
 before = [p.data.data.copy() for p in model.parameters()]
 again = trainer.evaluate(DataLoader(val_data, 7, shuffle=False))
-assert all(np.array_equal(b, p.data.data) for b, p in zip(before, model.parameters())), "evaluate must not train"
-assert np.isclose(again["accuracy"], history["val_accuracy"][-1]), "accuracy must not depend on the batch size"
+assert all(np.array_equal(b, p.data.data) for b, p in zip(before, model.parameters())), "evaluate must not train, but the parameters changed"
+assert np.isclose(again["accuracy"], history["val_accuracy"][-1]), f"accuracy must not depend on the batch size: expected {history['val_accuracy'][-1]}, got {again['accuracy']}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -624,9 +644,9 @@ first, second = create_mlp(4, [8], 3, output_activation=None), create_mlp(4, [8]
 inputs = Tensor(np.random.default_rng(2).normal(size=(5, 4)).astype(np.float32))
 with tempfile.TemporaryDirectory() as folder:
     file = save_parameters(first, os.path.join(folder, "model"))
-    assert file.endswith(".npz") and os.path.isfile(file)
+    assert file.endswith(".npz") and os.path.isfile(file), f"save_parameters should write and return a .npz file, got {file!r}"
     load_parameters(second, file)
-    assert np.array_equal(np.asarray(first(inputs)), np.asarray(second(inputs))), "a loaded model predicts identically"
+    assert np.array_equal(np.asarray(first(inputs)), np.asarray(second(inputs))), "a loaded model should predict identically, but its outputs differ"
     try:
         load_parameters(create_mlp(4, [9], 3), file)
         raise AssertionError("loading into a different shape must fail")
@@ -637,8 +657,10 @@ print("✅ save_parameters / load_parameters round-trip")
 with tempfile.TemporaryDirectory() as folder:
     file = save_parameters(first, os.path.join(folder, "m.npz"))
     with np.load(file) as saved:
-        assert sorted(saved.files) == ["param_0", "param_1", "param_2", "param_3"]
-        assert all(np.array_equal(saved[f"param_{i}"], np.asarray(p)) for i, p in enumerate(first.parameters()))
+        assert sorted(saved.files) == ["param_0", "param_1", "param_2", "param_3"], \
+            f"expected the arrays param_0 … param_3, got {sorted(saved.files)}"
+        assert all(np.array_equal(saved[f"param_{i}"], np.asarray(p)) for i, p in enumerate(first.parameters())), \
+            "param_i should hold the i-th parameter's values, but they differ"
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -77,6 +77,16 @@ def test_a_stub_names_its_function_module_and_next_step():
     assert stub_message("f", "10_x", "x_dev.ipynb").endswith("`tito export 10`")
 
 
+def test_a_patched_method_is_named_by_its_class():
+    """Modules 01 and 07 teach their classes with fastcore's @patch, one method per cell."""
+    source = ("#| export\n@patch\ndef add(self: Tensor, other):\n    raise NotImplementedError()\n\n"
+              "@patch(as_prop=True)\ndef T(self: Variable):\n    raise NotImplementedError()\n")
+    named, count = name_cell_stubs(source, "01_tensor", "tensor_dev.ipynb", "tensor-arithmetic")
+    assert count == 2, named
+    assert "'`Tensor.add` (module 01_tensor) is not implemented yet" in named, named
+    assert "'`Variable.T` (module 01_tensor)" in named, named
+
+
 def test_a_stub_with_a_message_already_is_left_alone():
     source = 'def f():\n    raise NotImplementedError("use g instead")\n'
     assert name_cell_stubs(source, "01_tensor", "tensor_dev.ipynb", "c") == (source, 0)

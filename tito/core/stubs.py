@@ -25,6 +25,17 @@ def stub_message(where: str, slug: str, notebook_name: str) -> str:
             f"modules/source/{slug}/{notebook_name}, then `tito export {number}`")
 
 
+def _patched_class(node: ast.AST) -> str:
+    """'Tensor.' for a method added with fastcore's `@patch` (`def add(self: Tensor, ...)`), else ''."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or not node.args.args:
+        return ""
+    patched = any((isinstance(d, ast.Name) and d.id == "patch") or
+                  (isinstance(d, ast.Call) and isinstance(d.func, ast.Name) and d.func.id == "patch")
+                  for d in node.decorator_list)
+    annotation = node.args.args[0].annotation
+    return f"{annotation.id}." if patched and isinstance(annotation, ast.Name) else ""
+
+
 def _enclosing_names(tree: ast.AST) -> dict[int, str]:
     """Line of each bare `raise NotImplementedError()` -> qualified name of the def/class around it."""
     found: dict[int, str] = {}
@@ -32,7 +43,7 @@ def _enclosing_names(tree: ast.AST) -> dict[int, str]:
     def visit(node: ast.AST, scope: list[str]) -> None:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                visit(child, scope + [child.name])
+                visit(child, scope + [_patched_class(child) + child.name])
                 continue
             if isinstance(child, ast.Raise) and isinstance(child.exc, ast.Call) \
                     and isinstance(child.exc.func, ast.Name) and child.exc.func.id == "NotImplementedError" \

@@ -126,10 +126,12 @@ class CharTokenizer:
 # %% nbgrader={"grade": true, "grade_id": "test-char-tokenizer", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 tok = CharTokenizer("hello world")
 assert tok.itos == [" ", "d", "e", "h", "l", "o", "r", "w"], f"sorted distinct characters, got {tok.itos}"
-assert tok.vocab_size == 8
-assert tok.encode("hello") == [3, 2, 4, 4, 5], tok.encode("hello")
-assert tok.decode(tok.encode("world hello")) == "world hello"
-assert tok.encode("") == [] and tok.decode([]) == ""
+assert tok.vocab_size == 8, f"CharTokenizer('hello world').vocab_size: expected 8, got {tok.vocab_size}"
+assert tok.encode("hello") == [3, 2, 4, 4, 5], f"encode('hello'): expected [3, 2, 4, 4, 5], got {tok.encode('hello')!r:.80}"
+assert tok.decode(tok.encode("world hello")) == "world hello", \
+    f"decode(encode('world hello')): expected 'world hello', got {tok.decode(tok.encode('world hello'))!r:.80}"
+assert tok.encode("") == [], f"encode(''): expected [], got {tok.encode('')!r:.80}"
+assert tok.decode([]) == "", f"decode([]): expected '', got {tok.decode([])!r:.80}"
 try:
     tok.encode("hi!")
     raise AssertionError("'!' is not in the vocabulary: encode must raise ValueError")
@@ -143,7 +145,8 @@ except ValueError:
 print("✅ CharTokenizer round-trips its text and rejects what it can't encode")
 ### BEGIN HIDDEN TESTS
 t2 = CharTokenizer("banana")
-assert t2.stoi == {"a": 0, "b": 1, "n": 2} and t2.decode([1, 0, 2]) == "ban"
+assert t2.stoi == {"a": 0, "b": 1, "n": 2}, f"CharTokenizer('banana').stoi: expected {{'a': 0, 'b': 1, 'n': 2}}, got {t2.stoi!r:.80}"
+assert t2.decode([1, 0, 2]) == "ban", f"decode([1, 0, 2]): expected 'ban', got {t2.decode([1, 0, 2])!r:.80}"
 for bad in ([3], [0, 8], [1.0]):
     try:
         t2.decode(bad)
@@ -151,7 +154,8 @@ for bad in ([3], [0, 8], [1.0]):
     except ValueError:
         pass
 import numpy as np
-assert t2.decode(list(np.array([2, 0]))) == "na", "NumPy integers are ids too"
+assert t2.decode(list(np.array([2, 0]))) == "na", \
+    f"NumPy integers are ids too: decode(list(np.array([2, 0]))) expected 'na', got {t2.decode(list(np.array([2, 0])))!r:.80}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -213,18 +217,27 @@ def merge_pair(ids, pair, new_id):
 
 # %% nbgrader={"grade": true, "grade_id": "test-bpe-helpers", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 counts = count_pairs([1, 2, 3, 1, 2])
-assert counts == {(1, 2): 2, (2, 3): 1, (3, 1): 1}, counts
-assert list(counts) == [(1, 2), (2, 3), (3, 1)], "first-seen order"
-assert count_pairs([7]) == {} and count_pairs([]) == {}
-assert merge_pair([1, 2, 3, 1, 2], (1, 2), 256) == [256, 3, 256]
-assert merge_pair([5, 5, 5], (5, 5), 9) == [9, 5], "occurrences don't overlap"
+assert counts == {(1, 2): 2, (2, 3): 1, (3, 1): 1}, \
+    f"count_pairs([1, 2, 3, 1, 2]): expected {{(1, 2): 2, (2, 3): 1, (3, 1): 1}}, got {counts!r:.80}"
+assert list(counts) == [(1, 2), (2, 3), (3, 1)], \
+    f"count_pairs keeps first-seen order: expected keys [(1, 2), (2, 3), (3, 1)], got {list(counts)!r:.80}"
+assert count_pairs([7]) == {}, f"count_pairs([7]): expected {{}}, got {count_pairs([7])!r:.80}"
+assert count_pairs([]) == {}, f"count_pairs([]): expected {{}}, got {count_pairs([])!r:.80}"
+assert merge_pair([1, 2, 3, 1, 2], (1, 2), 256) == [256, 3, 256], \
+    f"merge_pair([1, 2, 3, 1, 2], (1, 2), 256): expected [256, 3, 256], got {merge_pair([1, 2, 3, 1, 2], (1, 2), 256)!r:.80}"
+assert merge_pair([5, 5, 5], (5, 5), 9) == [9, 5], \
+    f"occurrences don't overlap: merge_pair([5, 5, 5], (5, 5), 9) expected [9, 5], got {merge_pair([5, 5, 5], (5, 5), 9)!r:.80}"
 ids = [4, 4, 4, 4]
-assert merge_pair(ids, (4, 4), 7) == [7, 7] and ids == [4, 4, 4, 4], "the input list is left alone"
+merged = merge_pair(ids, (4, 4), 7)
+assert merged == [7, 7], f"merge_pair([4, 4, 4, 4], (4, 4), 7): expected [7, 7], got {merged!r:.80}"
+assert ids == [4, 4, 4, 4], f"merge_pair must leave its input list alone: [4, 4, 4, 4] became {ids!r:.80}"
 print("✅ count_pairs and merge_pair")
 ### BEGIN HIDDEN TESTS
-assert merge_pair([1, 2], (2, 1), 9) == [1, 2]
-assert merge_pair([], (1, 2), 9) == []
-assert merge_pair([3, 1, 2, 1, 2, 2], (1, 2), 8) == [3, 8, 8, 2]
+assert merge_pair([1, 2], (2, 1), 9) == [1, 2], \
+    f"merge_pair([1, 2], (2, 1), 9): expected [1, 2] (the pair is ordered), got {merge_pair([1, 2], (2, 1), 9)!r:.80}"
+assert merge_pair([], (1, 2), 9) == [], f"merge_pair([], (1, 2), 9): expected [], got {merge_pair([], (1, 2), 9)!r:.80}"
+assert merge_pair([3, 1, 2, 1, 2, 2], (1, 2), 8) == [3, 8, 8, 2], \
+    f"merge_pair([3, 1, 2, 1, 2, 2], (1, 2), 8): expected [3, 8, 8, 2], got {merge_pair([3, 1, 2, 1, 2, 2], (1, 2), 8)!r:.80}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -336,20 +349,28 @@ class BPETokenizer:
 
 # %% nbgrader={"grade": true, "grade_id": "test-bpe-train", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 bpe = BPETokenizer()
-assert bpe.vocab_size == 256 and bpe.encode("hi") == [104, 105], "untrained: one token per byte"
+assert bpe.vocab_size == 256, f"untrained BPETokenizer().vocab_size: expected 256, got {bpe.vocab_size}"
+assert bpe.encode("hi") == [104, 105], \
+    f"untrained, one token per byte: encode('hi') expected [104, 105], got {bpe.encode('hi')!r:.80}"
 bpe.train("aaabdaaabac", vocab_size=259)
 # bytes a a a b d a a a b a c -> (a,a) is the most frequent pair -> 256; then (256,a) -> 257;
 # then (257,b) -> 258: the text is now [258, d, 258, a, c]
-assert bpe.merges == {(97, 97): 256, (256, 97): 257, (257, 98): 258}, bpe.merges
-assert bpe.vocab[258] == b"aaab" and bpe.vocab_size == 259
-assert bpe.encode("aaabdaaabac") == [258, 100, 258, 97, 99]
-assert bpe.decode([258, 100]) == "aaabd"
+assert bpe.merges == {(97, 97): 256, (256, 97): 257, (257, 98): 258}, \
+    f"merges after train('aaabdaaabac', 259): expected {{(97, 97): 256, (256, 97): 257, (257, 98): 258}}, got {bpe.merges!r:.80}"
+assert bpe.vocab[258] == b"aaab", f"vocab[258]: expected b'aaab', got {bpe.vocab[258]!r:.80}"
+assert bpe.vocab_size == 259, f"vocab_size after train(..., 259): expected 259, got {bpe.vocab_size}"
+assert bpe.encode("aaabdaaabac") == [258, 100, 258, 97, 99], \
+    f"encode('aaabdaaabac'): expected [258, 100, 258, 97, 99], got {bpe.encode('aaabdaaabac')!r:.80}"
+assert bpe.decode([258, 100]) == "aaabd", f"decode([258, 100]): expected 'aaabd', got {bpe.decode([258, 100])!r:.80}"
 print("✅ BPE learns the merges of the classic example")
 ### BEGIN HIDDEN TESTS
 again = BPETokenizer().train("abababab", 300)
 assert again.merges == {(97, 98): 256, (256, 256): 257} and again.vocab_size == 258, \
-    "training stops when no pair occurs twice"
-assert again.encode("abababab") == [257, 257] and again.encode("ababab") == [257, 256]
+    (f"training stops when no pair occurs twice: train('abababab', 300) expected merges "
+     f"{{(97, 98): 256, (256, 256): 257}} and vocab_size 258, got {again.merges!r:.80} and {again.vocab_size}")
+assert again.encode("abababab") == [257, 257], \
+    f"encode('abababab'): expected [257, 257], got {again.encode('abababab')!r:.80}"
+assert again.encode("ababab") == [257, 256], f"encode('ababab'): expected [257, 256], got {again.encode('ababab')!r:.80}"
 try:
     BPETokenizer().train("abc", 100)
     raise AssertionError("vocab_size below 256 must raise ValueError")
@@ -361,9 +382,12 @@ except ValueError:
 text = "the cat sat on the mat; the hat is on the cat. " * 5
 bpe = BPETokenizer().train(text, vocab_size=280)
 for s in [text, "the rat", "naïve café ☕ 🐍", "", "\n\t"]:
-    assert bpe.decode(bpe.encode(s)) == s, f"round trip failed for {s!r}"
-assert len(bpe.encode(text)) < len(text) / 3, "trained on it, BPE compresses the text"
-assert bpe.decode(bpe.encode("é")[:1]) == "\ufffd", "half a character decodes to the replacement character"
+    assert bpe.decode(bpe.encode(s)) == s, \
+        f"decode(encode(s)) should give s back: s = {s!r:.80}, got {bpe.decode(bpe.encode(s))!r:.80}"
+assert len(bpe.encode(text)) < len(text) / 3, \
+    f"trained on it, BPE compresses the text: expected fewer than {len(text) / 3:.1f} tokens, got {len(bpe.encode(text))}"
+assert bpe.decode(bpe.encode("é")[:1]) == "\ufffd", \
+    f"half a character decodes to the replacement character '\\ufffd', got {bpe.decode(bpe.encode('é')[:1])!r:.80}"
 try:
     bpe.decode([bpe.vocab_size])
     raise AssertionError("an id outside the vocabulary must raise ValueError")
@@ -373,13 +397,18 @@ print("✅ byte-level BPE round-trips any string")
 ### BEGIN HIDDEN TESTS
 for s in ["ZZZ", "日本語のテキスト", "the cat" * 3, "x" * 50]:
     ids = bpe.encode(s)
-    assert bpe.decode(ids) == s and all(0 <= i < bpe.vocab_size for i in ids)
+    assert bpe.decode(ids) == s, f"decode(encode(s)) should give s back: s = {s!r:.80}, got {bpe.decode(ids)!r:.80}"
+    assert all(0 <= i < bpe.vocab_size for i in ids), \
+        f"encode({s!r:.40}) gave ids outside [0, {bpe.vocab_size}): {[i for i in ids if not 0 <= i < bpe.vocab_size]!r:.80}"
 # encoding applies merges in learned order, so re-encoding the training text gives training's tokens
 ids = list(text.encode("utf-8"))
 for pair, new_id in bpe.merges.items():
     ids = merge_pair(ids, pair, new_id)
-assert bpe.encode(text) == ids
-assert bpe.truncated(3).vocab_size == 259 and bpe.truncated(0).encode("ab") == [97, 98]
+assert bpe.encode(text) == ids, \
+    f"encode applies the merges in learned order: expected {ids!r:.80}, got {bpe.encode(text)!r:.80}"
+assert bpe.truncated(3).vocab_size == 259, f"truncated(3).vocab_size: expected 259, got {bpe.truncated(3).vocab_size}"
+assert bpe.truncated(0).encode("ab") == [97, 98], \
+    f"truncated(0) keeps bytes only: encode('ab') expected [97, 98], got {bpe.truncated(0).encode('ab')!r:.80}"
 ### END HIDDEN TESTS
 
 # %% [markdown]

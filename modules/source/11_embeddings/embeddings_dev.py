@@ -136,14 +136,20 @@ from tinytorch.core.autograd import Variable
 
 np.random.seed(0)
 emb = Embedding(10, 4)
-assert emb.weight.shape == (10, 4) and isinstance(emb.weight, Variable) and emb.weight.requires_grad
-assert emb.parameters() == [emb.weight]
+assert emb.weight.shape == (10, 4), f"Embedding(10, 4).weight: expected shape (10, 4), got {emb.weight.shape}"
+assert isinstance(emb.weight, Variable), f"Embedding.weight: expected a Variable, got {type(emb.weight).__name__}"
+assert emb.weight.requires_grad, f"Embedding.weight.requires_grad: expected True, got {emb.weight.requires_grad!r}"
+assert emb.parameters() == [emb.weight], \
+    f"Embedding.parameters(): expected [emb.weight] (the weight Variable itself), got {emb.parameters()!r:.80}"
 table = np.asarray(emb.weight)
 out = emb(np.array([[1, 2, 3], [3, 0, 9]]))
 assert out.shape == (2, 3, 4), f"(B, T) ids give (B, T, embedding_dim), got {out.shape}"
-assert np.array_equal(np.asarray(out), table[[[1, 2, 3], [3, 0, 9]]])
-assert emb([5]).shape == (1, 4) and emb(np.array(7)).shape == (4,), "a single id gives one vector"
-assert emb(Tensor(np.array([1, 1]))).shape == (2, 4), "a Tensor of ids works too"
+assert np.array_equal(np.asarray(out), table[[[1, 2, 3], [3, 0, 9]]]), \
+    f"Embedding.forward: expected rows [[1, 2, 3], [3, 0, 9]] of the weight, max abs difference {np.abs(np.asarray(out) - table[[[1, 2, 3], [3, 0, 9]]]).max():.3g}"
+assert emb([5]).shape == (1, 4), f"Embedding.forward([5]): expected shape (1, 4), got {emb([5]).shape}"
+assert emb(np.array(7)).shape == (4,), f"a single id gives one vector: emb(np.array(7)) expected shape (4,), got {emb(np.array(7)).shape}"
+assert emb(Tensor(np.array([1, 1]))).shape == (2, 4), \
+    f"a Tensor of ids works too: emb(Tensor([1, 1])) expected shape (2, 4), got {emb(Tensor(np.array([1, 1]))).shape}"
 for bad in ([10], [0, -1]):
     try:
         emb(bad)
@@ -163,8 +169,9 @@ for bad in (0, -3, 2.5, True):
         raise AssertionError(f"num_embeddings={bad!r} must raise ValueError")
     except ValueError:
         pass
-assert np.asarray(emb.weight).dtype == np.float32
-assert 0.5 < np.asarray(Embedding(400, 50).weight).std() < 1.5, "standard normal initialisation"
+assert np.asarray(emb.weight).dtype == np.float32, f"Embedding.weight: expected dtype float32, got {np.asarray(emb.weight).dtype}"
+init_std = np.asarray(Embedding(400, 50).weight).std()
+assert 0.5 < init_std < 1.5, f"standard normal initialisation: expected weight std in (0.5, 1.5), got {init_std:.3g}"
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test-embedding-gradient", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -173,7 +180,8 @@ emb = Embedding(5, 3)
 out = emb(np.array([[4, 1, 4], [4, 0, 1]]))      # token 4 three times, 1 twice, 0 once, 2 and 3 never
 out.sum().backward()
 grad = np.asarray(emb.weight.grad)
-assert np.allclose(grad, np.array([[1], [2], [0], [0], [3]]) * np.ones(3)), f"each row counts its uses:\n{grad}"
+assert np.allclose(grad, np.array([[1], [2], [0], [0], [3]]) * np.ones(3)), \
+    f"each row counts its uses: expected rows of 1, 2, 0, 0, 3, got\n{grad}"
 print("✅ repeated tokens add up their gradients")
 ### BEGIN HIDDEN TESTS
 emb.weight.zero_grad()
@@ -182,7 +190,8 @@ upstream = np.random.default_rng(2).normal(size=(2, 3, 3)).astype(np.float32)
 expected = np.zeros((5, 3), dtype=np.float32)
 for (b, t), i in np.ndenumerate(np.array([[4, 1, 4], [4, 0, 1]])):
     expected[i] += upstream[b, t]
-assert np.allclose(np.asarray(emb.weight.grad), expected, atol=1e-6)
+assert np.allclose(np.asarray(emb.weight.grad), expected, atol=1e-6), \
+    f"weight.grad should scatter-add the upstream gradient: max abs difference {np.abs(np.asarray(emb.weight.grad) - expected).max():.3g}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -241,17 +250,22 @@ class PositionalEmbedding:
 # %% nbgrader={"grade": true, "grade_id": "test-positional-embedding", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 np.random.seed(2)
 pos = PositionalEmbedding(8, 4)
-assert pos.weight.shape == (8, 4) and abs(float(np.asarray(pos.weight).std()) - 0.02) < 0.01
+assert pos.weight.shape == (8, 4), f"PositionalEmbedding(8, 4).weight: expected shape (8, 4), got {pos.weight.shape}"
+assert abs(float(np.asarray(pos.weight).std()) - 0.02) < 0.01, \
+    f"PositionalEmbedding init: expected weight std 0.02 ± 0.01, got {float(np.asarray(pos.weight).std()):.3g}"
 x = Tensor(np.ones((2, 5, 4), dtype=np.float32))
 y = pos(x)
-assert y.shape == (2, 5, 4)
-assert np.allclose(np.asarray(y)[1], 1 + np.asarray(pos.weight)[:5]), "each position gets its own row"
-assert np.allclose(np.asarray(pos(x[:, :1], offset=3))[0, 0], 1 + np.asarray(pos.weight)[3]), "offset shifts the rows"
+assert y.shape == (2, 5, 4), f"PositionalEmbedding.forward: expected shape (2, 5, 4), got {y.shape}"
+assert np.allclose(np.asarray(y)[1], 1 + np.asarray(pos.weight)[:5]), \
+    f"each position gets its own row: max abs difference from x + weight[:5] {np.abs(np.asarray(y)[1] - 1 - np.asarray(pos.weight)[:5]).max():.3g}"
+shifted = np.asarray(pos(x[:, :1], offset=3))[0, 0]
+assert np.allclose(shifted, 1 + np.asarray(pos.weight)[3]), \
+    f"offset shifts the rows: offset=3 should add weight[3], max abs difference {np.abs(shifted - 1 - np.asarray(pos.weight)[3]).max():.3g}"
 try:
     pos(Tensor(np.ones((1, 9, 4), dtype=np.float32)))
     raise AssertionError("9 positions don't fit max_length=8: must raise ValueError")
 except ValueError as err:
-    assert "8" in str(err)
+    assert "8" in str(err), f"the message should name max_length=8, got: {err}"
 print("✅ PositionalEmbedding adds one learned vector per position")
 ### BEGIN HIDDEN TESTS
 try:
@@ -261,7 +275,10 @@ except ValueError:
     pass
 yv = pos(Variable(np.ones((3, 2, 4), dtype=np.float32)))
 yv.sum().backward()
-assert np.allclose(np.asarray(pos.weight.grad)[:2], 3) and np.allclose(np.asarray(pos.weight.grad)[2:], 0)
+pos_grad = np.asarray(pos.weight.grad)
+assert np.allclose(pos_grad[:2], 3), \
+    f"positions 0 and 1 are used by 3 sequences: expected gradient 3, max abs difference {np.abs(pos_grad[:2] - 3).max():.3g}"
+assert np.allclose(pos_grad[2:], 0), f"unused positions get gradient 0, got max abs {np.abs(pos_grad[2:]).max():.3g}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -298,17 +315,29 @@ def sinusoidal_positions(max_length, embedding_dim):
 
 # %% nbgrader={"grade": true, "grade_id": "test-sinusoidal-positions", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 P = sinusoidal_positions(50, 6)
-assert isinstance(P, Tensor) and P.shape == (50, 6) and P.dtype == np.float32
+assert isinstance(P, Tensor), f"sinusoidal_positions: expected a Tensor, got {type(P).__name__}"
+assert P.shape == (50, 6), f"sinusoidal_positions(50, 6): expected shape (50, 6), got {P.shape}"
+assert P.dtype == np.float32, f"sinusoidal_positions: expected dtype float32, got {P.dtype}"
 table = np.asarray(P)
-assert np.allclose(table[0], [0, 1, 0, 1, 0, 1]), "position 0: sin 0 = 0, cos 0 = 1"
-assert np.isclose(table[1, 0], np.sin(1.0)) and np.isclose(table[1, 1], np.cos(1.0))
-assert np.isclose(table[7, 2], np.sin(7 / 10000 ** (2 / 6))) and np.isclose(table[7, 5], np.cos(7 / 10000 ** (4 / 6)))
-assert np.allclose(table[:, 0::2] ** 2 + table[:, 1::2] ** 2, 1, atol=1e-6), "each sine has its cosine"
+assert np.allclose(table[0], [0, 1, 0, 1, 0, 1]), \
+    f"position 0: sin 0 = 0, cos 0 = 1: expected [0, 1, 0, 1, 0, 1], got {table[0].tolist()!r:.80}"
+assert np.isclose(table[1, 0], np.sin(1.0)), f"P[1, 0]: expected sin(1) = {np.sin(1.0):.6f}, got {table[1, 0]:.6f}"
+assert np.isclose(table[1, 1], np.cos(1.0)), f"P[1, 1]: expected cos(1) = {np.cos(1.0):.6f}, got {table[1, 1]:.6f}"
+assert np.isclose(table[7, 2], np.sin(7 / 10000 ** (2 / 6))), \
+    f"P[7, 2]: expected sin(7 / 10000 ** (2 / 6)) = {np.sin(7 / 10000 ** (2 / 6)):.6f}, got {table[7, 2]:.6f}"
+assert np.isclose(table[7, 5], np.cos(7 / 10000 ** (4 / 6))), \
+    f"P[7, 5]: expected cos(7 / 10000 ** (4 / 6)) = {np.cos(7 / 10000 ** (4 / 6)):.6f}, got {table[7, 5]:.6f}"
+assert np.allclose(table[:, 0::2] ** 2 + table[:, 1::2] ** 2, 1, atol=1e-6), \
+    f"each sine has its cosine: sin² + cos² should be 1, max abs difference {np.abs(table[:, 0::2] ** 2 + table[:, 1::2] ** 2 - 1).max():.3g}"
 print("✅ sinusoidal_positions follows Vaswani et al.")
 ### BEGIN HIDDEN TESTS
 odd = np.asarray(sinusoidal_positions(4, 5))
-assert odd.shape == (4, 5) and np.isclose(odd[3, 4], np.sin(3 / 10000 ** (4 / 5)))
-assert np.isclose(np.asarray(sinusoidal_positions(3, 1))[2, 0], np.sin(2.0))
+assert odd.shape == (4, 5), f"sinusoidal_positions(4, 5): expected shape (4, 5), got {odd.shape}"
+assert np.isclose(odd[3, 4], np.sin(3 / 10000 ** (4 / 5))), \
+    f"odd width, last column is a sine: P[3, 4] expected {np.sin(3 / 10000 ** (4 / 5)):.6f}, got {odd[3, 4]:.6f}"
+one_column = np.asarray(sinusoidal_positions(3, 1))
+assert np.isclose(one_column[2, 0], np.sin(2.0)), \
+    f"sinusoidal_positions(3, 1)[2, 0]: expected sin(2) = {np.sin(2.0):.6f}, got {one_column[2, 0]:.6f}"
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -103,8 +103,10 @@ assert np.all(np.isfinite(big)) and np.allclose(big, [1 / (1 + np.e), np.e / (1 
 cols = np.asarray(softmax(Tensor([[1.0, 5.0], [1.0, 5.0]]), axis=0))
 assert np.allclose(cols, 0.5), "axis=0 normalises each column"
 logp = np.asarray(log_softmax(Tensor([[1.0, 2.0, 3.0]])))
-assert np.allclose(logp, np.log(e / e.sum()))
-assert np.isfinite(np.asarray(log_softmax(Tensor(np.array([0.0, -1000.0], dtype=np.float32))))).all()
+assert np.allclose(logp, np.log(e / e.sum())), \
+    f"log_softmax: expected {np.log(e / e.sum())}, got {logp}"
+tiny = np.asarray(log_softmax(Tensor(np.array([0.0, -1000.0], dtype=np.float32))))
+assert np.isfinite(tiny).all(), f"log_softmax([0, -1000]): expected finite values (about [0, -1000]), got {tiny}"
 x0 = np.random.default_rng(0).normal(size=(2, 4))
 weights = np.random.default_rng(1).normal(size=(2, 4))
 def weighted(x):
@@ -116,8 +118,11 @@ print("✅ softmax and log_softmax are stable and differentiable")
 ### BEGIN HIDDEN TESTS
 v2 = Variable(x0)
 (log_softmax(v2, axis=0) * Tensor(weights)).sum().backward()
-assert np.allclose(np.asarray(v2.grad), numerical_gradient(lambda x: log_softmax(x, axis=0) * Tensor(weights), x0), atol=1e-6)
-assert np.asarray(softmax(Tensor(np.zeros((2, 3), dtype=np.float32)))).dtype == np.float32
+num_log = numerical_gradient(lambda x: log_softmax(x, axis=0) * Tensor(weights), x0)
+assert np.allclose(np.asarray(v2.grad), num_log, atol=1e-6), \
+    f"log_softmax(axis=0) gradient: max abs difference from finite differences {np.abs(np.asarray(v2.grad) - num_log).max():.3g} (tolerance 1e-6)"
+soft32 = np.asarray(softmax(Tensor(np.zeros((2, 3), dtype=np.float32))))
+assert soft32.dtype == np.float32, f"softmax of float32: expected dtype float32, got {soft32.dtype}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -171,7 +176,8 @@ def causal_mask(num_queries, num_keys=None):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test-masks", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-assert np.array_equal(causal_mask(3), [[1, 0, 0], [1, 1, 0], [1, 1, 1]])
+assert np.array_equal(causal_mask(3), [[1, 0, 0], [1, 1, 0], [1, 1, 1]]), \
+    f"causal_mask(3): expected a lower-triangular matrix of ones, got {np.asarray(causal_mask(3)).tolist()}"
 assert np.array_equal(causal_mask(2, 4), [[1, 1, 1, 0], [1, 1, 1, 1]]), "queries are the last positions"
 assert causal_mask(1, 5).all(), "one new token sees every key so far"
 filled = np.asarray(masked_fill(Tensor([[1.0, 2.0], [3.0, 4.0]]), np.array([[True, False], [False, True]]), -np.inf))
@@ -193,7 +199,8 @@ try:
     raise AssertionError("fewer keys than queries must raise ValueError")
 except ValueError:
     pass
-assert causal_mask(1).shape == (1, 1) and causal_mask(1)[0, 0]
+one = np.asarray(causal_mask(1))
+assert one.shape == (1, 1) and one[0, 0], f"causal_mask(1): expected [[True]], got {one.tolist()}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -287,7 +294,8 @@ out = scaled_dot_product_attention(Tensor(q), Tensor(k), Tensor(v))
 assert out.shape == (2, 3, 6), f"(B, Tq, dv) expected, got {out.shape}"
 assert np.allclose(np.asarray(out), ref_w @ v, atol=1e-5), "matches the NumPy formula"
 w = np.asarray(attention_weights(Tensor(q), Tensor(k)))
-assert np.allclose(w.sum(-1), 1, atol=1e-5) and w.shape == (2, 3, 5)
+assert np.allclose(w.sum(-1), 1, atol=1e-5) and w.shape == (2, 3, 5), \
+    f"attention_weights: expected shape (2, 3, 5) with rows summing to 1, got shape {w.shape}, row sums {np.round(w.sum(-1), 4).tolist()}"
 wc = np.asarray(attention_weights(Tensor(q[:, :3]), Tensor(k[:, :3]), causal=True))
 assert np.allclose(np.triu(wc[0], 1), 0) and np.isclose(wc[0, 0, 0], 1), "causal: nothing from the future"
 keep = np.array([True, True, False, False, True])
@@ -306,7 +314,9 @@ print("✅ scaled_dot_product_attention matches NumPy and masks correctly")
 ### BEGIN HIDDEN TESTS
 num_k = numerical_gradient(lambda x: scaled_dot_product_attention(q[0], x, v[0], mask=keep), k[0])
 num_v = numerical_gradient(lambda x: scaled_dot_product_attention(q[0], k[0], x, mask=keep), v[0])
-assert np.allclose(np.asarray(kv.grad), num_k, atol=1e-6) and np.allclose(np.asarray(vv.grad), num_v, atol=1e-6)
+assert np.allclose(np.asarray(kv.grad), num_k, atol=1e-6) and np.allclose(np.asarray(vv.grad), num_v, atol=1e-6), \
+    (f"attention gradients w.r.t. k and v: max abs difference from finite differences "
+     f"{np.abs(np.asarray(kv.grad) - num_k).max():.3g} (k), {np.abs(np.asarray(vv.grad) - num_v).max():.3g} (v), tolerance 1e-6")
 assert np.allclose(np.asarray(kv.grad)[2:4], 0), "masked keys get no gradient"
 four = rng.normal(size=(2, 2, 3, 4))
 o4 = np.asarray(scaled_dot_product_attention(Tensor(four), Tensor(four), Tensor(four), causal=True))
@@ -449,7 +459,7 @@ assert split.shape == (2, 2, 5, 4) and np.array_equal(np.asarray(split)[1, 1, 3]
     "head 1 of token 3 holds the token's second half"
 assert np.array_equal(np.asarray(mha.merge_heads(split)), x), "merge_heads undoes split_heads"
 y = mha(Tensor(x))
-assert y.shape == (2, 5, 8)
+assert y.shape == (2, 5, 8), f"MultiHeadAttention.forward: expected shape (2, 5, 8), got {y.shape}"
 assert len(mha.parameters()) == 8, "4 Dense layers, weights and bias each"
 # reference: the same computation in NumPy, head by head
 W = {name: (np.asarray(layer.weights), np.asarray(layer.bias)) for name, layer in
@@ -480,7 +490,8 @@ except ValueError:
 changed = x.copy()
 changed[:, 3:] = 7.0
 assert np.allclose(np.asarray(mha(Tensor(changed)))[:, :3], np.asarray(y)[:, :3], atol=1e-5), "causal"
-assert mha.attention_weights(Tensor(x)).shape == (2, 2, 5, 5)
+mha_w = mha.attention_weights(Tensor(x))
+assert mha_w.shape == (2, 2, 5, 5), f"MultiHeadAttention.attention_weights: expected shape (2, 2, 5, 5), got {mha_w.shape}"
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -108,10 +108,12 @@ from tinytorch.core.autograd import numerical_gradient
 
 a, b = Variable(np.arange(6.0).reshape(2, 3)), Variable(np.ones((2, 2)))
 c = concatenate([a, b, Tensor(np.zeros((2, 1)))], axis=1)
-assert c.shape == (2, 6) and np.all(np.asarray(c)[:, 3:5] == 1) and isinstance(c, Variable)
+assert c.shape == (2, 6) and np.all(np.asarray(c)[:, 3:5] == 1) and isinstance(c, Variable), \
+    f"concatenate(axis=1): expected a Variable of shape (2, 6) with b's ones in columns 3:5, got {type(c).__name__} {c.shape}"
 weights = np.arange(12.0).reshape(2, 6)
 (c * Tensor(weights, dtype=np.float64)).sum().backward()
-assert np.array_equal(np.asarray(a.grad), weights[:, :3]) and np.array_equal(np.asarray(b.grad), weights[:, 3:5])
+assert np.array_equal(np.asarray(a.grad), weights[:, :3]) and np.array_equal(np.asarray(b.grad), weights[:, 3:5]), \
+    f"concatenate backward: expected each piece's slice of the output gradient, got a.grad {np.asarray(a.grad).tolist()}, b.grad {np.asarray(b.grad).tolist()}"
 x0 = np.random.default_rng(0).normal(size=(2, 3))
 numeric = numerical_gradient(lambda x: concatenate([x, x * 2], axis=0) * Tensor(np.arange(12.0).reshape(4, 3)), x0)
 v = Variable(x0)
@@ -122,11 +124,13 @@ print("✅ concatenate is a graph node with the right gradient")
 ### BEGIN HIDDEN TESTS
 p, q = Variable(np.ones((2, 1, 3))), Variable(np.ones((2, 2, 3)), requires_grad=False)
 out = concatenate([p, q], axis=-2)
-assert out.shape == (2, 3, 3)
+assert out.shape == (2, 3, 3), f"concatenate(axis=-2): expected shape (2, 3, 3), got {out.shape}"
 out.sum().backward()
-assert np.array_equal(np.asarray(p.grad), np.ones((2, 1, 3))) and q.grad is None
+assert np.array_equal(np.asarray(p.grad), np.ones((2, 1, 3))) and q.grad is None, \
+    f"concatenate backward: expected p.grad all ones (2, 1, 3) and q.grad None, got p.grad {np.asarray(p.grad).tolist()}, q.grad {q.grad}"
 left, right = split(Variable(np.arange(10.0).reshape(2, 5)), [2, 3])
-assert left.shape == (2, 2) and np.array_equal(np.asarray(right)[0], [2, 3, 4])
+assert left.shape == (2, 2) and np.array_equal(np.asarray(right)[0], [2, 3, 4]), \
+    f"split([2, 3]): expected left shape (2, 2) and right[0] == [2, 3, 4], got {left.shape} and {np.asarray(right)[0].tolist()}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -185,28 +189,34 @@ class LayerNorm:
 
 # %% nbgrader={"grade": true, "grade_id": "test-layer-norm", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 ln = LayerNorm(4)
-assert np.array_equal(np.asarray(ln.weight), np.ones(4)) and np.array_equal(np.asarray(ln.bias), np.zeros(4))
+assert np.array_equal(np.asarray(ln.weight), np.ones(4)) and np.array_equal(np.asarray(ln.bias), np.zeros(4)), \
+    f"LayerNorm(4): expected weight ones and bias zeros, got {np.asarray(ln.weight).tolist()} and {np.asarray(ln.bias).tolist()}"
 x = np.array([[1.0, 2.0, 3.0, 4.0], [2.0, 2.0, 2.0, 2.0]], dtype=np.float32)
 y = np.asarray(ln(Tensor(x)))
 expected = (x[0] - 2.5) / np.sqrt(1.25 + 1e-5)
 assert np.allclose(y[0], expected, atol=1e-5) and np.allclose(y[1], 0), y
-assert y.dtype == np.float32
+assert y.dtype == np.float32, f"LayerNorm of float32: expected dtype float32, got {y.dtype}"
 ln.weight.data, ln.bias.data = Tensor([1.0, 2.0, 1.0, 1.0]), Tensor([0.0, 0.0, 0.0, 5.0])
 y2 = np.asarray(ln(Tensor(x)))
-assert np.isclose(y2[0, 1], 2 * expected[1], atol=1e-5) and np.isclose(y2[0, 3], expected[3] + 5, atol=1e-5)
+assert np.isclose(y2[0, 1], 2 * expected[1], atol=1e-5) and np.isclose(y2[0, 3], expected[3] + 5, atol=1e-5), \
+    (f"LayerNorm weight/bias: expected y[0, 1] = {2 * expected[1]:.5f} and y[0, 3] = {expected[3] + 5:.5f}, "
+     f"got {y2[0, 1]:.5f} and {y2[0, 3]:.5f}")
 x64 = np.random.default_rng(0).normal(size=(3, 4))
 w = np.random.default_rng(1).normal(size=(3, 4))
 plain = LayerNorm(4)
 xv = Variable(x64)
 (plain(xv) * Tensor(w, dtype=np.float64)).sum().backward()
-assert np.allclose(np.asarray(xv.grad), numerical_gradient(lambda t: plain(t) * Tensor(w, dtype=np.float64), x64), atol=1e-5)
+num_ln = numerical_gradient(lambda t: plain(t) * Tensor(w, dtype=np.float64), x64)
+assert np.allclose(np.asarray(xv.grad), num_ln, atol=1e-5), \
+    f"LayerNorm gradient: max abs difference from finite differences {np.abs(np.asarray(xv.grad) - num_ln).max():.3g} (tolerance 1e-5)"
 print("✅ LayerNorm normalises each vector and is differentiable")
 ### BEGIN HIDDEN TESTS
 ln2 = LayerNorm((2, 3))
 z = np.random.default_rng(2).normal(size=(4, 2, 3))
 zn = np.asarray(ln2(Tensor(z, dtype=np.float64)))
 ref = (z - z.mean(axis=(1, 2), keepdims=True)) / np.sqrt(z.var(axis=(1, 2), keepdims=True) + 1e-5)
-assert np.allclose(zn, ref, atol=1e-6)
+assert np.allclose(zn, ref, atol=1e-6), \
+    f"LayerNorm((2, 3)): max abs difference from NumPy {np.abs(zn - ref).max():.3g} (tolerance 1e-6)"
 try:
     LayerNorm(4)(Tensor(np.ones((2, 5))))
     raise AssertionError("wrong last axis must raise ValueError")
@@ -250,7 +260,9 @@ g = np.asarray(GELU()(Tensor([-3.0, -1.0, 0.0, 1.0, 3.0])))
 assert np.allclose(g, [-0.0036373, -0.1588080, 0.0, 0.8411920, 2.9963627], atol=1e-6), g
 xv = Variable(np.array([-2.0, -0.5, 0.3, 1.7]))
 GELU()(xv).sum().backward()
-assert np.allclose(np.asarray(xv.grad), numerical_gradient(GELU(), np.array([-2.0, -0.5, 0.3, 1.7])), atol=1e-6)
+num_gelu = numerical_gradient(GELU(), np.array([-2.0, -0.5, 0.3, 1.7]))
+assert np.allclose(np.asarray(xv.grad), num_gelu, atol=1e-6), \
+    f"GELU gradient: expected {num_gelu.round(6).tolist()} (finite differences), got {np.asarray(xv.grad).round(6).tolist()}"
 print("✅ GELU (tanh approximation)")
 
 # %% [markdown]
@@ -430,12 +442,15 @@ class GPT:
 np.random.seed(0)
 block = TransformerBlock(16, 4)
 x = Tensor(np.random.default_rng(0).normal(size=(2, 5, 16)).astype(np.float32))
-assert block(x).shape == (2, 5, 16) and len(block.parameters()) == 4 + 8 + 4
+block_out = block(x)
+assert block_out.shape == (2, 5, 16) and len(block.parameters()) == 4 + 8 + 4, \
+    f"TransformerBlock(16, 4): expected shape (2, 5, 16) and 16 parameters, got {block_out.shape} and {len(block.parameters())}"
 model = GPT(vocab_size=30, block_size=8, n_layer=2, n_head=2, n_embd=16, seed=0)
 ids = np.random.default_rng(1).integers(0, 30, size=(3, 8))
 logits = model(ids)
 assert logits.shape == (3, 8, 30), f"(B, T, vocab_size) expected, got {logits.shape}"
-assert len(model.parameters()) == 2 + 2 * 16 + 2 + 1
+assert len(model.parameters()) == 2 + 2 * 16 + 2 + 1, \
+    f"GPT(n_layer=2): expected {2 + 2 * 16 + 2 + 1} parameters, got {len(model.parameters())}"
 w = np.asarray(model.blocks[0].fc.weights)
 assert abs(w.std() - 0.02) < 0.003 and np.all(np.asarray(model.blocks[0].fc.bias) == 0), "GPT-2 initialisation"
 loss = model.loss(ids[:, :-1], ids[:, 1:])
@@ -543,7 +558,8 @@ assert set(top2) == {0, 1}, "top_k=2 keeps only the two best tokens"
 print("✅ sample_next: temperature and top-k")
 ### BEGIN HIDDEN TESTS
 same = [sample_next(np.zeros((3, 10)), rng=np.random.default_rng(7)) for _ in range(2)]
-assert np.array_equal(*same) and same[0].dtype == np.int64 and same[0].shape == (3,)
+assert np.array_equal(*same) and same[0].dtype == np.int64 and same[0].shape == (3,), \
+    f"sample_next with the same seed: expected two equal int64 arrays of shape (3,), got {same[0].tolist()} and {same[1].tolist()} (dtype {same[0].dtype})"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -613,7 +629,8 @@ model = GPT(vocab_size=20, block_size=12, n_layer=2, n_head=2, n_embd=16, seed=3
 prompt = np.array([[1, 2, 3], [4, 5, 6]])
 cache = KVCache(model.n_layer)
 step_by_step = [np.asarray(model(prompt[:, :2], cache))[:, -1], np.asarray(model(prompt[:, 2:], cache))[:, -1]]
-assert cache.length == 3 and cache.keys[1].shape == (2, 2, 3, 8)
+assert cache.length == 3 and cache.keys[1].shape == (2, 2, 3, 8), \
+    f"KVCache after 3 tokens: expected length 3 and keys[1] shape (2, 2, 3, 8), got {cache.length} and {cache.keys[1].shape}"
 full = np.asarray(model(prompt))
 assert np.allclose(step_by_step[1], full[:, 2], atol=1e-5), "the cached step computes the same logits"
 with_cache = model.generate(prompt, 15, top_k=1, use_cache=True)
@@ -625,7 +642,8 @@ b = model.generate(prompt, 6, temperature=1.5, seed=11, use_cache=False)
 assert np.array_equal(a, b), "same seed, same tokens"
 print("✅ the KV cache gives identical tokens")
 ### BEGIN HIDDEN TESTS
-assert model.generate(prompt, 0).shape == (2, 3)
+no_new = model.generate(prompt, 0)
+assert no_new.shape == (2, 3), f"generate(prompt, 0): expected the prompt's shape (2, 3), got {no_new.shape}"
 for bad in (dict(temperature=0), dict(top_k=0), dict(max_new_tokens=-1)):
     kwargs = {"max_new_tokens": 2, **bad}
     try:

@@ -115,17 +115,17 @@ print("HIDDEN SEEN" if seen() else "HIDDEN NOT SEEN")
 '''
 
 
-def _notebook(answer: str):
+def _notebook(answer: str, tests=None):
     cells = [new_code_cell(answer, metadata={"nbgrader": {**NB, "locked": False, "solution": True, "grade": False,
                                                            "grade_id": "answer"}})]
-    for gid, source in TESTS.items():
+    for gid, source in (tests or TESTS).items():
         cells.append(new_code_cell(source, metadata={"nbgrader": {**NB, "grade": True, "grade_id": gid, "points": 1}}))
     cells.append(new_code_cell(PROBE))
     return new_notebook(cells=cells)
 
 
-def _grade(answer: str):
-    nb = _notebook(answer)
+def _grade(answer: str, tests=None):
+    nb = _notebook(answer, tests)
     graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
     result = sandbox.grade_submission(nbformat.writes(nb).encode(), graded, {"cell_timeout": 10, "wall_clock": 60})
     return {c["grade_id"]: c for c in result["cells"]}, result
@@ -150,3 +150,41 @@ def test_wrong_answers_fail_exactly_the_tests_they_break():
     assert {gid: c["score"] for gid, c in cells.items()} == {
         "identity-and-types": 0.0, "values-and-mutation": 0.0, "exceptions": 0.0, "callbacks-and-ufuncs": 1.0}, cells
     assert "TypeError" in cells["exceptions"]["error"]
+
+
+RNG_ANSWER = '''
+import numpy as np
+
+def draw(rng, n):
+    return [int(rng.integers(0, 10)) for _ in range(n)] + [int(rng.choice(4, p=[0, 0, 1, 0]))]
+
+def peek(rng):
+    return rng._bit_generator
+
+def reach(f):
+    return f.__globals__
+'''
+
+RNG_TESTS = {
+    "test-generator": '''
+rng, ref = np.random.default_rng(3), np.random.default_rng(3)
+assert draw(rng, 5) == [int(ref.integers(0, 10)) for _ in range(5)] + [2]
+assert int(rng.integers(0, 10**6)) == int(ref.integers(0, 10**6)), "the test's own generator advanced"
+''',
+    "test-nothing-else": '''
+for attempt in (lambda: peek(np.random.default_rng(0)), lambda: reach(lambda: 0), lambda: draw(lambda: 0, 1)):
+    try:
+        attempt()
+    except AttributeError:
+        pass
+    else:
+        raise AssertionError("student code reached an attribute of the grader's")
+''',
+}
+
+
+def test_student_code_draws_from_the_tests_generator_and_reaches_nothing_else():
+    """A test hands student code `rng = np.random.default_rng(0)` (module 13's sample_next): its
+    public methods run on the judge's generator; private names and other objects stay closed."""
+    cells, _ = _grade(RNG_ANSWER, RNG_TESTS)
+    assert {gid: c["score"] for gid, c in cells.items()} == {"test-generator": 1.0, "test-nothing-else": 1.0}, cells

@@ -20,21 +20,6 @@ from tinytorch.core.layers import make_parameter
 from tinytorch.core.tensor import Tensor
 
 
-def _autograd_works():
-    try:
-        Variable(np.zeros(1), requires_grad=True)
-    except NotImplementedError:
-        return False
-    return True
-
-
-# In a student's workspace module 05 is tested before module 07 is written: there `Variable` is
-# still a stub, and conv2d's graph node can't exist yet (test_conv2d_without_a_working_autograd
-# covers what conv2d does then). These tests run as soon as module 07 works.
-needs_autograd = pytest.mark.skipif(not _autograd_works(), reason="module 07 (autograd) is not implemented "
-                                    "in this package yet; the conv2d node needs it")
-
-
 def as_array(t):
     """The NumPy array inside a Tensor (or a Variable, whose data is a Tensor)."""
     while not isinstance(t, np.ndarray):
@@ -394,7 +379,6 @@ def test_conv2d_returns_what_it_was_given():
     np.testing.assert_allclose(out_t.data, expected, rtol=1e-5, atol=1e-5)
 
 
-@needs_autograd
 def test_conv2d_is_one_node_with_an_edge_per_input_that_needs_a_gradient():
     rng = np.random.default_rng(1)
     x = Tensor(rng.normal(size=(2, 1, 6, 6)))
@@ -409,7 +393,6 @@ def test_conv2d_is_one_node_with_an_edge_per_input_that_needs_a_gradient():
     assert type(constant) is Tensor, "nothing needs a gradient: no graph node"
 
 
-@needs_autograd
 @FAST
 @given(conv_problems(max_side=5, max_channels=2), st.booleans())
 def test_conv2d_node_gradients_match_finite_differences(problem, use_bias):
@@ -426,7 +409,6 @@ def test_conv2d_node_gradients_match_finite_differences(problem, use_bias):
         np.testing.assert_allclose(as_array(leaf.grad), numeric_gradient(loss, array), atol=1e-6)
 
 
-@needs_autograd
 @FAST
 @given(conv_problems(max_side=6), st.booleans())
 def test_conv2d_node_matches_the_unfused_graph(problem, use_bias):
@@ -448,7 +430,6 @@ def test_conv2d_node_matches_the_unfused_graph(problem, use_bias):
         np.testing.assert_allclose(fused, unfused, rtol=1e-4, atol=1e-3)
 
 
-@needs_autograd
 def test_conv2d_node_matches_the_naive_loop_in_training():
     """One channel in and out: the node's gradients are those of the loop's loss, by finite differences."""
     rng = np.random.default_rng(4)
@@ -464,7 +445,6 @@ def test_conv2d_node_matches_the_naive_loop_in_training():
     np.testing.assert_allclose(as_array(img.grad)[0, 0], numeric_gradient(loss, image), atol=1e-6)
 
 
-@needs_autograd
 def test_multichannel_layer_trains_through_the_node():
     np.random.seed(5)
     conv = MultiChannelConv2D(2, 3, 2)
@@ -507,7 +487,6 @@ def test_conv2d_bad_input():
         conv2d(np.ones((1, 3, 5, 5)), np.ones((4, 2, 3, 3)))
 
 
-@needs_autograd
 @pytest.mark.parametrize("chunk_bytes", [1, 3100])     # 1 and 2 images (2 + 2 + 1) a piece
 def test_conv2d_in_chunks_of_images_gives_the_same_gradients(monkeypatch, chunk_bytes):
     """The node works through the batch a few images at a time; the pieces must add up to the whole."""

@@ -152,6 +152,27 @@ def test_cross_entropy_plain_tensor_and_bad_labels():
         CrossEntropyLoss()(Tensor([1.0, 2.0]), [0])
 
 
+@pytest.mark.parametrize("shape", [(2, 3, 5), (1, 4, 2), (2, 2, 3, 4)])
+def test_cross_entropy_over_sequences(shape):
+    """(B, T, C) logits with (B, T) labels: the mean over every position, gradient in (B, T, C)."""
+    rng = np.random.default_rng(sum(shape))
+    z = rng.normal(size=shape)
+    y = rng.integers(0, shape[-1], size=shape[:-1])
+    logits = Variable(z)
+    loss = CrossEntropyLoss()(logits, Tensor(y))
+    rows = z.reshape(-1, shape[-1])
+    log_softmax = rows - np.log(np.exp(rows).sum(axis=1, keepdims=True))
+    assert loss.item() == pytest.approx(-log_softmax[np.arange(rows.shape[0]), y.ravel()].mean(), rel=1e-9)
+    loss.backward()
+    assert logits.grad.shape == shape
+    numeric = numerical_gradient(lambda v: CrossEntropyLoss()(v, y), z)
+    np.testing.assert_allclose(logits.grad.data.data, numeric, atol=1e-6)
+    plain = CrossEntropyLoss()(Tensor(z.astype(np.float32)), y)
+    assert type(plain) is Tensor and plain.item() == pytest.approx(loss.item(), rel=1e-5)
+    with pytest.raises(ValueError, match=r"need labels of shape"):
+        CrossEntropyLoss()(logits, y.reshape(-1))
+
+
 # ---- binary cross-entropy --------------------------------------------------------------------
 
 @FAST

@@ -79,7 +79,7 @@ def cross_entropy_gradient(probabilities, labels):
     return grad
     ### END SOLUTION
 
-# %% modules/source/09_training/training_dev.py #ee688c60
+# %% modules/source/09_training/training_dev.py #694ee9ff
 def _class_labels(labels, logits_shape):
     """Integer class labels (N,) that fit logits of shape (N, C); ValueError otherwise."""
     if len(logits_shape) != 2:
@@ -97,6 +97,18 @@ def _class_labels(labels, logits_shape):
         raise ValueError(f"labels must lie in [0, {classes}), got values from {values.min()} to {values.max()}")
     return values
 
+
+def _as_rows(logits, labels, shape):
+    """(..., C) logits and (...) labels as (N, C) and (N,): a Variable is reshaped in the graph,
+    so its gradient comes back in the shape it had."""
+    label_shape = tuple(np.shape(labels._data if isinstance(labels, Tensor) else labels))
+    if label_shape != shape[:-1]:
+        raise ValueError(f"CrossEntropyLoss: logits of shape {shape} need labels of shape {shape[:-1]}, "
+                         f"got {label_shape}")
+    rows = logits.reshape(-1, shape[-1]) if isinstance(logits, Tensor) else np.reshape(logits, (-1, shape[-1]))
+    flat = labels._data.reshape(-1) if isinstance(labels, Tensor) else np.reshape(labels, -1)
+    return rows, flat
+
 # %% modules/source/09_training/training_dev.py #cross-entropy-loss
 class CrossEntropyLoss:
     """Mean cross-entropy of softmax(logits) against integer labels, as one graph node."""
@@ -104,7 +116,11 @@ class CrossEntropyLoss:
     name = "cross_entropy"
 
     def forward(self, logits, labels):
-        """A scalar: a Variable wired to `logits` when they need gradients, else a Tensor."""
+        """A scalar: a Variable wired to `logits` when they need gradients, else a Tensor.
+        Logits (N, C) with labels (N,), or (B, T, C) with labels (B, T): one row per position."""
+        shape = tuple(np.shape(logits._data if isinstance(logits, Tensor) else logits))
+        if len(shape) > 2:                      # a sequence model: the mean over every position
+            return self.forward(*_as_rows(logits, labels, shape))
         if isinstance(logits, Tensor):            # a Variable's value is a Tensor: no graph is built
             z = logits.data if isinstance(logits, Variable) else logits
         else:

@@ -372,6 +372,8 @@ class Judge(rpc.Codec):
     def _serve_callback(self, message):
         try:
             function = self.owned[message["cb"]]
+            if "attr" in message:            # a method of a test's random generator, and nothing else
+                function = _generator_method(function, message["attr"])
             if not callable(function):
                 raise TypeError("this object of the grader's can only be called if it is a function")
             args = [self.decode(a) for a in message.get("a", ())]
@@ -578,3 +580,17 @@ def format_failure(exc: BaseException, filename: str) -> tuple[str, str, list[st
     ename = type(exc).__name__
     lines.append(f"{ename}: {exc}")
     return ename, str(exc), lines
+
+
+def _generator_method(obj, name):
+    """`obj.name` when `obj` is a NumPy random generator of the test's and `name` a public method
+    (a test hands student code `rng = np.random.default_rng(0)`); AttributeError otherwise."""
+    import numpy as np
+
+    name = str(name)
+    if type(obj) not in (np.random.Generator, np.random.RandomState) or name.startswith("_"):
+        raise AttributeError(f"this object of the grader's has no attribute {name!r} the submission may use")
+    method = getattr(obj, name, None)
+    if not callable(method) or getattr(method, "__self__", None) is not obj:
+        raise AttributeError(f"{type(obj).__name__}.{name} is not a method the submission may call")
+    return method

@@ -41,6 +41,19 @@ class Callback:
         return self._peer.request({"op": "callback", "cb": self._lid, "a": [self._peer.encode(a) for a in args],
                                    "k": {k: self._peer.encode(v) for k, v in kwargs.items()}})
 
+    def __getattr__(self, name):
+        """A method of a random generator the test passed in (`rng.choice(...)`): the judge runs
+        it on its own generator, so the draws are the test's. Nothing else of the judge's can be
+        reached: the judge refuses every other object and every non-public name."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+
+        def method(*args, **kwargs):
+            return self._peer.request({"op": "callback", "cb": self._lid, "attr": name,
+                                       "a": [self._peer.encode(a) for a in args],
+                                       "k": {k: self._peer.encode(v) for k, v in kwargs.items()}})
+        return method
+
     def __repr__(self):
         return "<a function of the grader's>"
 

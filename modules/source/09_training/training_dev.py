@@ -201,6 +201,11 @@ assert np.asarray(l32).dtype == np.float32 and p32.dtype == np.float32, \
 # that array is new, so it can be scaled in place (`grad *= g`) without allocating another.
 #
 # `_class_labels` (given) checks that the labels are whole numbers in `[0, C)`, one per row.
+#
+# Sequence models (module 13's GPT) predict a class at every position: logits `(B, T, C)` with
+# labels `(B, T)`. `_as_rows` (given) reshapes them to `(B·T, C)` and `(B·T,)` — a `Variable`
+# through its own `reshape`, so the gradient flows back in the `(B, T, C)` shape — and the loss
+# is the mean over all `B·T` positions.
 
 # %%
 #| export
@@ -222,6 +227,18 @@ def _class_labels(labels, logits_shape):
     return values
 
 
+def _as_rows(logits, labels, shape):
+    """(..., C) logits and (...) labels as (N, C) and (N,): a Variable is reshaped in the graph,
+    so its gradient comes back in the shape it had."""
+    label_shape = tuple(np.shape(labels._data if isinstance(labels, Tensor) else labels))
+    if label_shape != shape[:-1]:
+        raise ValueError(f"CrossEntropyLoss: logits of shape {shape} need labels of shape {shape[:-1]}, "
+                         f"got {label_shape}")
+    rows = logits.reshape(-1, shape[-1]) if isinstance(logits, Tensor) else np.reshape(logits, (-1, shape[-1]))
+    flat = labels._data.reshape(-1) if isinstance(labels, Tensor) else np.reshape(labels, -1)
+    return rows, flat
+
+
 # %% nbgrader={"grade": false, "grade_id": "cross-entropy-loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class CrossEntropyLoss:
@@ -230,7 +247,11 @@ class CrossEntropyLoss:
     name = "cross_entropy"
 
     def forward(self, logits, labels):
-        """A scalar: a Variable wired to `logits` when they need gradients, else a Tensor."""
+        """A scalar: a Variable wired to `logits` when they need gradients, else a Tensor.
+        Logits (N, C) with labels (N,), or (B, T, C) with labels (B, T): one row per position."""
+        shape = tuple(np.shape(logits._data if isinstance(logits, Tensor) else logits))
+        if len(shape) > 2:                      # a sequence model: the mean over every position
+            return self.forward(*_as_rows(logits, labels, shape))
         if isinstance(logits, Tensor):            # a Variable's value is a Tensor: no graph is built
             z = logits.data if isinstance(logits, Variable) else logits
         else:

@@ -1,10 +1,11 @@
-"""A grade never trusts a helper the student can edit (modules 05 and 07).
+"""A grade never trusts a helper the student can edit (modules 02, 05 and 07).
 
 The judge runs test cells in its own process, but a name a test reads from the notebook is the
 student's object, helpers in ordinary (editable) cells included. So the tests compute their
 reference values themselves (a local central difference, a local NumPy convolution) and only
 *call* the student's code. Proof: an empty submission that also redefines those helpers to agree
 with anything scores exactly what the empty submission scores, and the targeted tests score zero.
+(02: a ReLU that reads `.data`, with `NoPeeking` edited so it no longer refuses it.)
 """
 from __future__ import annotations
 
@@ -59,9 +60,26 @@ def as_array(t):
     return np.zeros(t.shape)
 """
 
+PEEKING_ACTIVATIONS = """
+import numpy as np
+from tinytorch.core.tensor import Tensor
+
+class NoPeeking(Tensor):
+    pass
+
+class ReLU:
+    def __call__(self, x):
+        return self.forward(x)
+
+    def forward(self, x):
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        return Tensor(np.maximum(x.data, 0).astype(x.data.dtype))
+"""
+
 # module -> (hostile code, the graded tests it is inserted before and that must score zero)
 CASES = {
     "07": (FORGED_GRADIENTS, ["test-ops-gradients", "test-activation-gradients", "test-layers-trainable"]),
+    "02": (PEEKING_ACTIVATIONS, ["test-relu"]),
     "05": (FORGED_CONVOLUTION, ["test-conv2d-vectorized", "test-conv2d-gemm", "test-multichannel-conv2d"]),
 }
 

@@ -31,7 +31,6 @@ from tinytorch.core.tensor import Tensor
 
 # %%
 import os
-import warnings
 
 # %% [markdown]
 # ## The one rule: compute on `x`, not on `x.data`
@@ -125,7 +124,20 @@ assert out.shape == values.shape, f"shape should stay {values.shape}, got {out.s
 assert np.array_equal(np.asarray(out), np.maximum(values, 0)), f"wrong values: {out}"
 assert out.dtype == np.float32, f"float32 in should give float32 out, got {out.dtype}"
 assert np.array_equal(np.asarray(ReLU().forward([-1.0, 2.0])), [0.0, 2.0]), "forward should accept a list"
-ReLU()(NoPeeking(values))
+def _refuses_data(t):
+    try:
+        t.data
+    except AssertionError:
+        return True
+    return False
+
+
+probe = NoPeeking(values)   # given in an editable cell above, so the test checks it still refuses .data
+assert isinstance(probe, Tensor) and _refuses_data(probe), \
+    "NoPeeking (given above) must stay a Tensor whose .data raises: restore its cell"
+peeked = np.asarray(ReLU()(probe))
+assert np.allclose(peeked, np.maximum(values, 0), atol=1e-6), \
+    f"ReLU() must compute on the Tensor itself (operators and ufuncs, not .data), got {peeked}"
 print("✅ ReLU works")
 ### BEGIN HIDDEN TESTS
 big = np.random.default_rng(0).normal(size=(7, 3, 5)).astype(np.float32)
@@ -190,11 +202,24 @@ assert isinstance(out, Tensor) and out.shape == values.shape, "Sigmoid should re
 assert out.dtype == np.float32, f"float32 in should give float32 out, got {out.dtype}"
 expected = 1 / (1 + np.exp(-values.astype(np.float64)))
 assert np.allclose(np.asarray(out), expected, atol=1e-6), f"wrong values: {out}"
-with warnings.catch_warnings(), np.errstate(all="raise"):
-    warnings.simplefilter("error")
-    extreme = np.asarray(Sigmoid()(Tensor([-1000.0, 1000.0])))
+# (np.errstate here would not reach your code, which the grader runs in another process: the
+# values are what is checked)
+extreme = np.asarray(Sigmoid()(Tensor([-1000.0, 1000.0])))
 assert np.allclose(extreme, [0.0, 1.0]) and not np.isnan(extreme).any(), f"Sigmoid(±1000) should be [0, 1], got {extreme}"
-Sigmoid()(NoPeeking(values))
+def _refuses_data(t):
+    try:
+        t.data
+    except AssertionError:
+        return True
+    return False
+
+
+probe = NoPeeking(values)   # given in an editable cell above, so the test checks it still refuses .data
+assert isinstance(probe, Tensor) and _refuses_data(probe), \
+    "NoPeeking (given above) must stay a Tensor whose .data raises: restore its cell"
+peeked = np.asarray(Sigmoid()(probe))
+assert np.allclose(peeked, expected, atol=1e-6), \
+    f"Sigmoid() must compute on the Tensor itself (operators and ufuncs, not .data), got {peeked}"
 print("✅ Sigmoid works, even at ±1000")
 ### BEGIN HIDDEN TESTS
 assert np.asarray(Sigmoid()(Tensor([0.0]))).tolist() == [0.5], \
@@ -238,7 +263,20 @@ out = Tanh()(Tensor(values))
 assert isinstance(out, Tensor) and out.shape == values.shape, "Tanh should return a Tensor of the same shape"
 assert out.dtype == np.float32, f"float32 in should give float32 out, got {out.dtype}"
 assert np.allclose(np.asarray(out), np.tanh(values), atol=1e-6), f"wrong values: {out}"
-Tanh()(NoPeeking(values))
+def _refuses_data(t):
+    try:
+        t.data
+    except AssertionError:
+        return True
+    return False
+
+
+probe = NoPeeking(values)   # given in an editable cell above, so the test checks it still refuses .data
+assert isinstance(probe, Tensor) and _refuses_data(probe), \
+    "NoPeeking (given above) must stay a Tensor whose .data raises: restore its cell"
+peeked = np.asarray(Tanh()(probe))
+assert np.allclose(peeked, np.tanh(values), atol=1e-6), \
+    f"Tanh() must compute on the Tensor itself (operators and ufuncs, not .data), got {peeked}"
 print("✅ Tanh works")
 ### BEGIN HIDDEN TESTS
 assert np.allclose(np.asarray(Tanh()(Tensor([-1000.0, 0.0, 1000.0]))), [-1.0, 0.0, 1.0]), \
@@ -308,11 +346,22 @@ assert out.dtype == np.float32, f"float32 in should give float32 out, got {out.d
 exps = np.exp(values - values.max(axis=-1, keepdims=True))
 assert np.allclose(np.asarray(out), exps / exps.sum(axis=-1, keepdims=True), atol=1e-6), f"wrong values: {out}"
 assert np.allclose(np.asarray(out).sum(axis=-1), 1.0, atol=1e-6), "each row should sum to 1"
-with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise"):
-    warnings.simplefilter("error")
-    stable = np.asarray(Softmax()(Tensor([1000.0, 1000.0, 1000.0])))
+stable = np.asarray(Softmax()(Tensor([1000.0, 1000.0, 1000.0])))   # exp(1000) alone is inf: inf/inf is nan
 assert np.allclose(stable, 1 / 3) and not np.isnan(stable).any(), f"[1000, 1000, 1000] should give thirds, got {stable}"
-Softmax()(NoPeeking(values))
+def _refuses_data(t):
+    try:
+        t.data
+    except AssertionError:
+        return True
+    return False
+
+
+probe = NoPeeking(values)   # given in an editable cell above, so the test checks it still refuses .data
+assert isinstance(probe, Tensor) and _refuses_data(probe), \
+    "NoPeeking (given above) must stay a Tensor whose .data raises: restore its cell"
+peeked = np.asarray(Softmax()(probe))
+assert np.allclose(peeked, exps / exps.sum(axis=-1, keepdims=True), atol=1e-6), \
+    f"Softmax() must compute on the Tensor itself (operators and ufuncs, not .data), got {peeked}"
 print("✅ Softmax works and is stable")
 ### BEGIN HIDDEN TESTS
 cube = np.random.default_rng(1).normal(scale=30, size=(2, 3, 4)).astype(np.float32)

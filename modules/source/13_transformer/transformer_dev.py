@@ -104,7 +104,20 @@ def split(x, sizes, axis=-1):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test-concatenate", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-from tinytorch.core.autograd import numerical_gradient
+def numerical_gradient(f, x, h=1e-6):
+    """Central differences of sum(f(x)), computed here in the test: the reference a grade trusts."""
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        up = float(np.sum(np.asarray(f(Variable(x.copy(), requires_grad=False)))))
+        x[i] = old - h
+        down = float(np.sum(np.asarray(f(Variable(x.copy(), requires_grad=False)))))
+        x[i] = old
+        grad[i] = (up - down) / (2 * h)
+    return grad
+
 
 a, b = Variable(np.arange(6.0).reshape(2, 3)), Variable(np.ones((2, 2)))
 c = concatenate([a, b, Tensor(np.zeros((2, 1)))], axis=1)
@@ -188,6 +201,21 @@ class LayerNorm:
 
 
 # %% nbgrader={"grade": true, "grade_id": "test-layer-norm", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+def numerical_gradient(f, x, h=1e-6):
+    """Central differences of sum(f(x)), computed here in the test: the reference a grade trusts."""
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        up = float(np.sum(np.asarray(f(Variable(x.copy(), requires_grad=False)))))
+        x[i] = old - h
+        down = float(np.sum(np.asarray(f(Variable(x.copy(), requires_grad=False)))))
+        x[i] = old
+        grad[i] = (up - down) / (2 * h)
+    return grad
+
+
 ln = LayerNorm(4)
 assert np.array_equal(np.asarray(ln.weight), np.ones(4)) and np.array_equal(np.asarray(ln.bias), np.zeros(4)), \
     f"LayerNorm(4): expected weight ones and bias zeros, got {np.asarray(ln.weight).tolist()} and {np.asarray(ln.bias).tolist()}"
@@ -256,6 +284,21 @@ class GELU:
 
 
 # %% nbgrader={"grade": true, "grade_id": "test-gelu", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+def numerical_gradient(f, x, h=1e-6):
+    """Central differences of sum(f(x)), computed here in the test: the reference a grade trusts."""
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        up = float(np.sum(np.asarray(f(Variable(x.copy(), requires_grad=False)))))
+        x[i] = old - h
+        down = float(np.sum(np.asarray(f(Variable(x.copy(), requires_grad=False)))))
+        x[i] = old
+        grad[i] = (up - down) / (2 * h)
+    return grad
+
+
 g = np.asarray(GELU()(Tensor([-3.0, -1.0, 0.0, 1.0, 3.0])))
 assert np.allclose(g, [-0.0036373, -0.1588080, 0.0, 0.8411920, 2.9963627], atol=1e-6), g
 xv = Variable(np.array([-2.0, -0.5, 0.3, 1.7]))

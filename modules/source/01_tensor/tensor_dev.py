@@ -563,9 +563,9 @@ if __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING"):
         row = Tensor([1.0, 2.0, 3.0])
         total = column + row
         rows, cols = total.shape
-        panels = [("column  (4, 1)", np.broadcast_to(np.asarray(column), (rows, cols)), (slice(None), slice(0, 1))),
-                  ("row  (3,) → (1, 3)", np.broadcast_to(np.asarray(row), (rows, cols)), (slice(0, 1), slice(None))),
-                  (f"column + row  {total.shape}", np.asarray(total), (slice(None), slice(None)))]
+        panels = [("column  (4, 1)", np.broadcast_to(column.data, (rows, cols)), (slice(None), slice(0, 1))),
+                  ("row  (3,) → (1, 3)", np.broadcast_to(row.data, (rows, cols)), (slice(0, 1), slice(None))),
+                  (f"column + row  {total.shape}", total.data, (slice(None), slice(None)))]
         fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
         for ax, (title, values, given) in zip(axes, panels):
             solid = np.zeros((rows, cols), dtype=bool)

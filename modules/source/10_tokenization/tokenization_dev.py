@@ -453,7 +453,8 @@ if SHOW:
 # %% [markdown]
 # About 200 merges already halve the number of tokens, even on text the merges were not learned from. GPT-2 uses 50,257 tokens and needs
 # about one token per four characters of English.
-#
+
+# %% [markdown]
 # ## What you built
 #
 # `tinytorch.core.tokenization` holds `CharTokenizer`, `BPETokenizer`, the two BPE helpers and
@@ -466,3 +467,16 @@ if SHOW:
 # ```
 #
 # Next, module 11 turns these integers into vectors a network can learn from: embeddings.
+
+# %% [markdown]
+# ## Exercises (not graded)
+#
+# 1. Count tokens on the shipped corpus: `CharTokenizer(load_corpus())` needs exactly one token
+#    per character (a vocabulary of 62). Train `BPETokenizer` on `corpus[:20_000]` with
+#    `vocab_size=256 + 192` and encode `corpus[:100_000]`: how many tokens, and how many per
+#    character? Check that `decode(encode(text)) == text`. Which has the bigger vocabulary, and
+#    which the shorter sequences?
+# 2. Encode `"café 🙂"` with both tokenizers. Why does `CharTokenizer` raise a `ValueError` while
+#    BPE always succeeds? Decode each BPE token of `"é"` on its own: why do you get `'�'`?
+# 3. Print the learned tokens (`bpe.vocab[i]` for `i ≥ 256`) longer than five bytes. Which words
+#    of the corpus do they show, and why do so many of them start or end with a space or newline?

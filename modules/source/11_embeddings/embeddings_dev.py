@@ -401,3 +401,18 @@ except NotImplementedError:
 # ```
 #
 # Next, module 12 lets every token look at the others: attention.
+
+# %% [markdown]
+# ## Exercises (not graded)
+#
+# 1. Check Step 1's gradient claim: for `e = Embedding(4, 3)`, call
+#    `e(np.array([[2, 0], [2, 3]])).sum().backward()` and look at `e.weight.grad`. Which row is 2,
+#    which is 0, and why?
+# 2. With the normalised sinusoidal table `unit` of the figure cell, compute `unit[p] @ unit[p + 5]`
+#    for `p = 0, 10, 40`. Show with the sum-of-angles formula why the similarity of two positions
+#    depends only on their distance. Is that true of the learned table before training?
+# 3. Learned vs sinusoidal: `PositionalEmbedding(32, 8)` raises a `ValueError` for 33 tokens, while
+#    `sinusoidal_positions(1000, 8)` has a row for every position. Write a small
+#    `SinusoidalPositions(max_length, d)` with the same `forward(x, offset=0)` and no parameters,
+#    and use it in the "Putting it together" cell. What does each kind cost in parameters, and
+#    which could a model trained on 64-token texts use at position 500?

@@ -540,3 +540,19 @@ assert mha_w.shape == (2, 2, 5, 5), f"MultiHeadAttention.attention_weights: expe
 # Every one of them is composed from operations module 07 differentiates, so gradients flow
 # through them without a single new backward rule. Next, module 13 stacks attention with
 # normalisation and a small MLP into a transformer block, and the blocks into a GPT.
+
+# %% [markdown]
+# ## Exercises (not graded)
+#
+# 1. Redraw the heat map of "Attention on a real sentence" with `causal=False`. What changes in
+#    the row of the first "the", and why is the figure no longer lower-triangular? Why would a
+#    language model trained without the mask learn nothing useful?
+# 2. In the same cell, replace the scale `3.0` by `1.0` and by `10.0`. How do the weights change,
+#    and what does dividing by `sqrt(d)` in `attention_weights` protect against?
+# 3. Make a mask of your own: each word may attend only to itself and the word just before it
+#    (`np.tril(...) & np.triu(..., k=-1)`), pass it as `mask=` and draw it. Then make a mask with
+#    a row of all `False`: what does `attention_weights` do, and why is that better than a row
+#    of `nan`?
+# 4. With `MultiHeadAttention(6, 2, causal=True)`, change the last token of an input and check
+#    that the outputs at the earlier positions are unchanged. Does that still hold with
+#    `causal=False`?

@@ -764,3 +764,18 @@ if SHOW:
 # ```bash
 # tito milestone run 03
 # ```
+
+# %% [markdown]
+# ## Exercises (not graded)
+#
+# 1. Temperature and top-k: for the logits `[[2.0, 1.0, 0.0]]`, compute the probabilities that
+#    `sample_next` draws from at temperatures 0.5, 1 and 2, then estimate them from 2,000 draws.
+#    Why does `top_k=1` give the same token at every temperature? In milestone 03's `train.py`,
+#    change the samples' `temperature=0.8, top_k=10` to 0.5 and to 1.5 and compare the verses.
+# 2. Count the parameters of `GPT(vocab_size=62, block_size=64, n_layer=2, n_head=4, n_embd=64)`
+#    from `parameters()` and check the formula `2·V·E + T·E + L·(12·E² + 13·E) + 2·E`: where does
+#    each term come from? Which term grows fastest when you double `n_embd`?
+# 3. The KV cache past `block_size`: time `generate` for 300 tokens with `block_size=128`, with and
+#    without the cache. Read `generate`: what happens once the cache holds `block_size` positions,
+#    and why can't it simply drop its oldest keys and values (think of the positions and of what
+#    the later layers' keys depend on)?

@@ -1,8 +1,9 @@
 """Feedback and the formgrader show a submission without running it or leaking hidden tests.
 
 One throw-away course (module 00) grades a correct, an empty, a hostile-HTML submission (markup
-and outputs that try to run script), one that prints the hidden tests it can see while they run,
-and one that fails a hidden test. Feedback files are opened from disk in headless Chromium with
+and outputs that try to run script), one that prints everything its process can see while the
+tests run (its call stack and what the tests pass in; the tests themselves run in the judge
+process, so their code is not among it), and one that fails a hidden test. Feedback files are opened from disk in headless Chromium with
 every non-file request recorded; the formgrader (started as `tito lab` starts it) renders the
 hostile submission and its buttons go through tito.
 """
@@ -38,8 +39,19 @@ display(HTML('<img src=x onerror="window.__pwned=\\'html-output\\'">'))
 display(Javascript("window.__pwned = 'js-output'"))
 display(SVG('<svg xmlns="http://www.w3.org/2000/svg"><script>window.__pwned="svg"</script></svg>'))
 display(Markdown('<img src=x onerror="window.__pwned=\\'md-output\\'">'))"""
-# prints the source of every cell as it runs, hidden tests included (the kernel's input history)
-PRINTER_CODE = "get_ipython().events.register('post_run_cell', lambda r: print(get_ipython().user_ns['_ih'][-1]))"
+# after the answer cell: every call of personal_info prints the student process's whole call stack
+# (with source lines) and its arguments, and under IPython the source of every cell run
+PRINTER_CODE = """import inspect
+try:
+    get_ipython().events.register('post_run_cell', lambda r: print(get_ipython().user_ns['_ih'][-1]))
+except NameError:
+    pass
+_watched = personal_info
+def personal_info(*args, **kwargs):
+    for frame in inspect.stack():
+        print("SEEN", frame.filename, frame.lineno, frame.code_context)
+    print("SEEN args", args, kwargs)
+    return _watched(*args, **kwargs)"""
 
 
 def _hidden_fail(release, source):
@@ -71,7 +83,8 @@ def graded(tmp_path_factory):
     hostile.cells.insert(2, new_code_cell(OUTPUTS))
     hostile.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
     printer = filled(release, source)
-    printer.cells.insert(1, new_code_cell(PRINTER_CODE))
+    printer.cells.insert(next(k for k, c in enumerate(printer.cells) if meta(c).get("solution")) + 1,
+                         new_code_cell(PRINTER_CODE))
     inbox = tmp / "inbox"
     for name, nb in {GOOD: filled(release, source), EMPTY: release, HOSTILE: hostile, PRINTER: printer,
                      HIDDEN_FAIL: _hidden_fail(release, source)}.items():
@@ -98,7 +111,9 @@ def test_feedback_never_contains_hidden_test_code(graded):
             escaped = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
             assert line not in text and escaped not in text, (student, line)
         assert "hidden tests: their outcome and message are shown below" in text, student
-    assert BLANKED in graded["files"][PRINTER].read_text(encoding="utf-8")
+    # what the printer printed while the tests ran is in its feedback, without a hidden line
+    printed = graded["files"][PRINTER].read_text(encoding="utf-8")
+    assert printed.count("SEEN args") >= 2, "the printer's output is missing"
     # the failing hidden test: its outcome and message, not its code
     failed = graded["files"][HIDDEN_FAIL].read_text(encoding="utf-8")
     assert "AssertionError: personal_info() should return the same details every call" in failed
@@ -107,6 +122,30 @@ def test_feedback_never_contains_hidden_test_code(graded):
     assert any(graded["hidden"][0] in c.source for c in graded_nb.cells)
     with sqlite3.connect(graded["course"].gradebook_path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_hidden_line_that_reaches_an_output_is_blanked():
+    """Hidden tests run in the judge, so a submission can't print their code; should a hidden line
+    still reach an output (a literal a test passes in and the submission echoes, a traceback), the
+    feedback blanks it: only the outcome and the message are shown."""
+    from nbformat.v4 import new_notebook, new_output
+
+    from tito.core.sanitize import HIDDEN_NOTE, HideHiddenTests
+
+    secret = "assert personal_info()['developer'] != 'Somebody Else'"
+    test = new_code_cell(f"x = 1\n### BEGIN HIDDEN TESTS\n{secret}\n### END HIDDEN TESTS")
+    test.outputs = [new_output("stream", name="stdout", text=f"echo: {secret}\n"),
+                    new_output("error", ename="AssertionError", evalue="not the same developer",
+                               traceback=["Traceback", f"----> 3 {secret}", "AssertionError: not the same developer"])]
+    other = new_code_cell("print('hi')")
+    other.outputs = [new_output("stream", name="stdout", text=f"{secret}\nhi\n")]
+    nb, _ = HideHiddenTests().preprocess(new_notebook(cells=[test, other]), {})
+    text = json.dumps(nb)
+    assert secret not in text, text
+    assert HIDDEN_NOTE in nb.cells[0].source and "x = 1" in nb.cells[0].source
+    assert nb.cells[0].outputs[0]["text"] == f"echo: {BLANKED}\n"
+    assert nb.cells[0].outputs[1]["traceback"] == ["AssertionError: not the same developer"]
+    assert nb.cells[1].outputs[0]["text"] == f"{BLANKED}\nhi\n"
 
 
 def test_feedback_html_is_inert_and_offline(graded):

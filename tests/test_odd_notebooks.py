@@ -1,6 +1,10 @@
 """Odd but legal notebooks: each is graded on its own merits or refused with a reason, never a
 crash, and nobody else's grade moves.
 
+A submission's own outputs never reach nbgrader's scorer: the judge runs the test cells and the
+grader writes their outputs, so a submission that makes every cell show a number is graded like
+any other (full when correct, zero when empty).
+
 One throw-away course (module 00) grades a correct and an empty submission beside one
 submission per oddity, twice (the second with --force: the same scores). Notebooks are built
 from the real released notebook, filled with the reference solution where the case says so.
@@ -8,7 +12,6 @@ from the real released notebook, filled with the reference solution where the ca
 from __future__ import annotations
 
 import copy
-import json
 import os
 import re
 import sqlite3
@@ -26,9 +29,17 @@ from pipeline_support import filled, make_project, meta, tito
 GOOD, EMPTY = "correct", "empty"
 TIMEOUT = 10
 
-# An answer cell that makes every later cell show a number: a test cell "returns" 10**9.
-BIG_NUMBER = ("get_ipython().events.register('post_run_cell', "
-              "lambda result: get_ipython().displayhook(10**9))")
+# After the answer cell: every call of personal_info (the tests make them) shows 10**9, far above
+# any test's points, as the call's displayed value (and, under IPython, after every cell).
+BIG_NUMBER = """import sys
+try:
+    get_ipython().events.register('post_run_cell', lambda result: get_ipython().displayhook(10**9))
+except NameError:
+    pass
+_shown = personal_info
+def personal_info(*args, **kwargs):
+    sys.displayhook(10**9)
+    return _shown(*args, **kwargs)"""
 
 
 def _tests(nb):
@@ -45,7 +56,11 @@ def cases(release, source):
 
     nb = good()
     nb.cells.insert(_answers(nb)[0] + 1, new_code_cell(BIG_NUMBER))
-    out["big-number"] = (nb, "refused")
+    out["big-number"] = (nb, "full")
+
+    nb = copy.deepcopy(release)
+    nb.cells.insert(_answers(nb)[0] + 1, new_code_cell(BIG_NUMBER))
+    out["empty-big-number"] = (nb, "zero")
 
     nb = good()
     nb.cells.insert(1, new_code_cell("x = 1", metadata={"nbgrader": {
@@ -152,7 +167,7 @@ def test_good_and_empty_unaffected(batch):
         assert empty.graded and empty.score == 0, empty
 
 
-@pytest.mark.parametrize("case", ["big-number", "markup-grade-id", "stray-metadata", "odd-grade-ids",
+@pytest.mark.parametrize("case", ["big-number", "empty-big-number", "markup-grade-id", "stray-metadata", "odd-grade-ids",
                                   "test-pasted-above", "tests-pasted-everywhere", "test-as-markdown",
                                   "answer-pasted-twice", "empty-with-stray-metadata"])
 def test_odd_notebook(batch, case):
@@ -161,17 +176,26 @@ def test_odd_notebook(batch, case):
     assert batch["db_first"][GOOD] == (full, full) and batch["db_first"][EMPTY][0] == 0
     assert batch["db_first"][case][0] == outcome.score
     assert batch["second"][case].score == outcome.score and batch["db_second"] == batch["db_first"]
-    if expectation == "refused":
-        assert not outcome.graded and outcome.reason and outcome.score == 0, outcome
-    else:
-        assert outcome.graded, outcome
-        assert outcome.max_score == full, outcome
-        assert outcome.score == (full if expectation == "full" else 0), outcome
+    assert outcome.graded and not outcome.reason, outcome
+    assert outcome.max_score == full, outcome
+    assert outcome.score == (full if expectation == "full" else 0), outcome
+
+
+@pytest.mark.parametrize("case", ["big-number", "empty-big-number"])
+def test_a_shown_number_is_text_not_a_result(batch, case):
+    """The number the submission shows while a test runs is printed text in that test cell, never
+    an execute_result (which nbgrader would score): the grader writes test cells' outputs."""
+    course, module = batch["course"], batch["module"]
+    graded = nbformat.read(course.autograded_notebook(module, case), as_version=4)
+    tests = [graded.cells[i] for i in _tests(graded)]
+    outputs = [o for c in tests for o in c.get("outputs", [])]
+    assert any(o.get("output_type") == "stream" and "1000000000" in o.get("text", "") for o in outputs), outputs
+    assert not any(o.get("output_type") in ("execute_result", "display_data") for o in outputs), outputs
 
 
 def test_the_reasons_say_what_happened(batch):
     first = batch["first"]
-    assert "could not be recorded" in first["big-number"].reason, first["big-number"]
+    assert first["big-number"].graded and not first["big-number"].reason, first["big-number"]
     assert any("'[/]'" in n for n in first["markup-grade-id"].notes), first["markup-grade-id"].notes
     assert any("no grade_id" in n for n in first["stray-metadata"].notes)
     assert any("copy of test cell" in n for n in first["test-pasted-above"].notes)
@@ -183,5 +207,5 @@ def test_cli_prints_markup_in_grade_ids_as_text(batch):
     text = out.stdout + out.stderr
     assert "Traceback" not in text and "MarkupError" not in text, text
     assert "'[/]'" in text, text
-    assert out.returncode == 1 and "could not be recorded" in text, text     # big-number is refused
+    assert out.returncode == 0 and "could not be recorded" not in text, text  # both graded
     assert _db(batch["course"], batch["module"]) == batch["db_first"]

@@ -432,9 +432,8 @@ class Interrupted(KeyboardInterrupt):
 
 
 def _record(course: Course, module: Module, outcome: Outcome, answer: dict | None) -> None:
-    """_finish for one submission, which fails for that student alone (a notebook whose
-    outputs nbgrader can't score, e.g. a test cell showing a number above its points), then
-    settings.ini's late-submission rule."""
+    """_finish for one submission, which fails for that student alone (its grades can't be
+    recorded: refused with the reason), then settings.ini's late-submission rule."""
     from tito.core.course import apply_late_penalty
 
     try:

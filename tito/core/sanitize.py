@@ -9,7 +9,9 @@ a CDN. `configure(c)` (called by nbgrader_config.py and tito's own configuration
 - inline MathJax 3 from the installed `django-static-mathjax` package (tito/core/templates/);
 - for feedback only (HideHiddenTests): show each hidden test's outcome and message, never its
   code — the test cell's hidden block is replaced by a comment, a failing hidden test's
-  traceback by its one-line message, and any hidden-test line a submission printed is blanked.
+  traceback by its one-line message, and any hidden-test line that reaches an output is blanked
+  (hidden tests run in the judge process, so a submission can't print their code; this is a
+  second line of defence, e.g. for a literal a test passes in and the submission echoes).
 """
 from __future__ import annotations
 

@@ -81,11 +81,19 @@ def make_course(base: Path, shared: Path) -> Path:
     return repo
 
 
-def hub_processes(users: list[str]) -> list[str]:
-    out = subprocess.run(["ps", "-wweo", "pid,user:32,args"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines()[1:]
-            if any(line.split(None, 2)[1] == u for u in users) or "jupyterhub_config.py" in line
-            or "configurable-http-proxy" in line and f"{PORT + 2}" in line]
+def hub_processes(users: list[str], wait: float = 0.0) -> list[str]:
+    """Live processes of the test's accounts, the hub or its proxy (a zombie has already exited:
+    it waits only for the machine's init to reap it). With `wait`, give exiting ones that long."""
+    deadline = time.monotonic() + wait
+    while True:
+        out = subprocess.run(["ps", "-wweo", "pid,stat,user:32,args"], capture_output=True, text=True).stdout
+        found = [line for line in out.splitlines()[1:]
+                 if not line.split(None, 3)[1].startswith("Z")
+                 and (any(line.split(None, 3)[2] == u for u in users) or "jupyterhub_config.py" in line
+                      or "configurable-http-proxy" in line and f"{PORT + 2}" in line)]
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
 
 
 def give_course_to(repo: Path, instructor: str) -> None:
@@ -138,7 +146,7 @@ def classroom():
         yield {"repo": repo, "shared": shared, "passwords": passwords, "url": f"http://127.0.0.1:{PORT}"}
     finally:
         tito("hub", "down", cwd=repo, check=False)
-        leftover = hub_processes(accounts)
+        leftover = hub_processes(accounts, wait=10)
         remove_accounts(accounts)
         shutil.rmtree(base, ignore_errors=True)
         shutil.rmtree(shared, ignore_errors=True)

@@ -94,7 +94,7 @@ class Variable(Tensor):
         """Forget the accumulated gradient."""
         self.grad = None
 
-# %% modules/source/07_autograd/autograd_dev.py #dfb8b351
+# %% modules/source/07_autograd/autograd_dev.py #264d12a5
 def _value(x):
     """What module 01's Tensor methods compute with: a Variable's value (a Tensor), a Tensor, a number."""
     if isinstance(x, Variable):
@@ -131,20 +131,14 @@ def _node(out, name, *edges):
     if type(out) is not Tensor:
         out = _checked(out, name)
     node = Variable.__new__(Variable)
-    node._data = out._data
-    node._tensor = out                                # `.data` of the node is this very Tensor
-    node.grad = None
-    needed = edges                                    # the edges whose input needs a gradient
-    for edge in edges:
-        if not (isinstance(edge[0], Variable) and edge[0].requires_grad):
-            needed = []                               # (a loop: a comprehension is a call in 3.11)
-            for e in edges:
-                if isinstance(e[0], Variable) and e[0].requires_grad:
-                    needed.append(e)
+    node._data, node._tensor, node.grad = out._data, out, None   # `.data` of the node is `out` itself
+    for parent, _ in edges:                           # keep the edges whose input needs a gradient
+        if parent.__class__ is not Variable or not parent.requires_grad:
+            edges = tuple([e for e in edges if isinstance(e[0], Variable) and e[0].requires_grad])
             break
-    if needed:
-        fn = GradFn.__new__(GradFn)                   # GradFn(name, needed), minus a Python call
-        fn.name, fn.edges = name, needed
+    if edges:
+        fn = GradFn.__new__(GradFn)                   # GradFn(name, edges), minus a Python call
+        fn.name, fn.edges = name, edges
         node.requires_grad, node.grad_fn = True, fn
     else:
         node.requires_grad, node.grad_fn = False, None
@@ -172,7 +166,9 @@ def unbroadcast(g, shape):
         return g
     G = _t(g)
     extra = g.ndim - len(shape)
-    if extra > 0:                                     # axes broadcasting added in front
+    if extra == 1:                                    # a bias (n,) added to a batch (N, n)
+        G = G.sum(axis=0)
+    elif extra > 0:                                   # axes broadcasting added in front
         G = G.sum(axis=tuple(range(extra)))
     if G._data.shape != shape:                        # axes of length 1 that were stretched
         stretched = tuple(i for i, n in enumerate(shape) if n == 1 and G._data.shape[i] != 1)
@@ -296,7 +292,7 @@ def backward(self: Variable, gradient=None):
                              f"shape {self._data.shape}; they must match")
     backpropagate(self, seed)
 
-# %% modules/source/07_autograd/autograd_dev.py #6ff60455
+# %% modules/source/07_autograd/autograd_dev.py #bcf309d0
 def divide(a, b):
     """a / b: d/da = 1 / b, d/db = -(a / b) / b."""
     B = _value(b)
@@ -450,6 +446,8 @@ def maximum(a, b):
     A, B = _value(a), _value(b)
     out = A.maximum(B) if isinstance(A, Tensor) else B.maximum(A)
     Av, Bv = _arrays(A, B)
+    if not isinstance(b, Variable) and out._data.shape == Av.shape:   # ReLU: only `a` needs a rule
+        return _node(out, "Maximum", (a, lambda g: _t(g).multiply(_t(np.greater(Av, Bv)))._data))
     return _node(out, "Maximum",            # g times a bool mask (a Tensor): where each input won
                  (a, lambda g: unbroadcast(_t(g).multiply(_t(np.greater(Av, Bv)))._data, Av.shape)),
                  (b, lambda g: unbroadcast(_t(g).multiply(_t(np.greater_equal(Bv, Av)))._data, Bv.shape)))

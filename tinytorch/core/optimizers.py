@@ -59,26 +59,29 @@ class SGD:
     def step(self):
         """Update every parameter that has a gradient."""
         # TODO: for each parameter with a gradient: g = its gradient array (plus weight_decay *
-        # the parameter's array when weight_decay > 0); update its buffer in
-        # self.momentum_buffers[id(param)] (v = momentum * v + g, or just g the first time);
-        # then `_update(param, self.learning_rate * v)`. Finally add 1 to step_count.
+        # the parameter's array when weight_decay > 0); with momentum, update its buffer in
+        # self.momentum_buffers[id(param)] (v = momentum * v + g, or a copy of g the first time)
+        # and use v as g; then `_update(param, self.learning_rate * g)`. Finally add 1 to step_count.
         ### BEGIN SOLUTION
-        momentum, decay = self.momentum, self.weight_decay
+        momentum, decay, lr = self.momentum, self.weight_decay, self.learning_rate
         for param in self.parameters:
-            if param.grad is None:
+            grad = param.grad
+            if grad is None:
                 continue
-            g = param.grad._data
+            g = grad._data
             if decay > 0:
                 g = g + decay * param._data
-            key = id(param)
-            velocity = self.momentum_buffers.get(key)
-            if velocity is None or momentum == 0:
-                velocity = g.copy() if momentum else g
-            else:
-                velocity *= momentum
-                velocity += g
-            self.momentum_buffers[key] = velocity
-            _update(param, self.learning_rate * velocity)
+            if momentum:
+                key = id(param)
+                velocity = self.momentum_buffers.get(key)
+                if velocity is None:
+                    velocity = g.copy()
+                else:
+                    velocity *= momentum
+                    velocity += g
+                self.momentum_buffers[key] = velocity
+                g = velocity
+            _update(param, lr * g)
         self.step_count += 1
         ### END SOLUTION
 

@@ -218,9 +218,10 @@ class Dense:
         """x: (N, input_size) or (input_size,) -> x @ weights + bias: (N, output_size) or (output_size,)."""
         if not isinstance(x, Tensor):
             x = Tensor(x)
-        if x.ndim == 0 or x.shape[-1] != self.input_size:
+        shape = x.shape
+        if not shape or shape[-1] != self.input_size:
             raise ValueError(f"Dense expected input of shape (N, {self.input_size}) — {self.input_size} "
-                             f"features on the last axis — but was given shape {x.shape}")
+                             f"features on the last axis — but was given shape {shape}")
         if self.use_naive_matmul:
             return self._forward_naive(x)
         # TODO: return x @ self.weights, plus self.bias when there is one.

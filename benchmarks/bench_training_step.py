@@ -12,12 +12,19 @@ The hand version computes only the gradients it needs (none for the input batch)
 weights in place — the physical limit a framework on NumPy can reach. Both sides start from the
 same weights and the script first checks that they give the same losses.
 
-Timing: the two sides run in interleaved (paired) samples in one process; each pair gives a ratio,
-and the median and min–max of those ratios are printed, so other load on the machine shows as
+Timing: the sides run in interleaved rounds in one process; each side's sample and the hand
+sample of the same round give a ratio, and the median and min–max of those ratios are printed, so other load on the machine shows as
 spread instead of hiding in one number. Samples are this thread's CPU time (`time.thread_time`),
 so time spent waiting while other processes hold the cores doesn't count (cache and frequency
-effects of a busy machine still do). "per node" is (tinytorch − hand) / the number of graph
+effects of a busy machine still do). "per node" is (side − hand) / the number of graph
 nodes one step builds (`topological_order(loss)`: operations and parameters).
+
+Two more sides run in the same interleaved rounds, the "floors" (`minimal_autograd.py`: the leanest
+per-operation autograd we could write, one small node per operation, no checks): "graph floor"
+computes on raw NumPy arrays — the price of building a graph in Python at all — and "Tensor
+floor" asks module 01's `Tensor` for every value, forward and backward, as tinytorch must (the
+student's code all the way down). tinytorch's ratio above the Tensor floor is its own `Variable`
+bookkeeping; the Tensor floor above the graph floor is the price of the student's `Tensor` layer.
 
 `--compare DIR` runs the same measurement in a subprocess on the `tinytorch` package of another
 checkout (e.g. `/work/main` before a change) and prints its table too: a before/after.
@@ -38,6 +45,7 @@ if "--package" in sys.argv:                          # measure another checkout'
 
 import numpy as np  # noqa: E402
 
+import minimal_autograd  # noqa: E402
 from machine import blas_kernel, cpu_model, time_once  # noqa: E402
 
 LR = 0.01
@@ -68,7 +76,7 @@ def make_tinytorch_step(net, x, y):
     return step, graph_nodes
 
 
-def make_numpy_step(params, x, y):
+def make_numpy_step(params, x, y, lr=LR):
     params = [p.copy() for p in params]
     weights, biases = params[0::2], params[1::2]
 
@@ -93,7 +101,7 @@ def make_numpy_step(params, x, y):
             if k:
                 d = (d @ weights[k].T) * (pre[k - 1] > 0)
         for param, grad in grads:
-            param -= LR * grad
+            param -= lr * grad
         return float(loss)
     return step
 
@@ -112,42 +120,57 @@ def bench(sizes, batch, repeats):
     x = rng.normal(size=(batch, sizes[0])).astype(np.float32)
     y = rng.normal(size=(batch, sizes[-1])).astype(np.float32)
     (ours, graph_nodes), hand = make_tinytorch_step(net, x, y), make_numpy_step(params, x, y)
+    sides = {"tinytorch": ours,
+             "Tensor floor": minimal_autograd.make_step(params, x, y, LR, on_tensor=True),
+             "graph floor": minimal_autograd.make_step(params, x, y, LR),
+             "hand": hand}
     nodes = graph_nodes()
-    # Same start, same data: the two trajectories agree (a correctness check, not just speed).
-    losses = [(ours(), hand()) for _ in range(3)]
-    assert all(abs(a - b) <= 1e-4 * max(1.0, abs(b)) for a, b in losses), losses
+    from tinytorch.core.tensor import Tensor
+    if not all(hasattr(Tensor, method) for method in ("matmul", "add", "maximum", "multiply", "mean")):
+        del sides["Tensor floor"]                     # an older package's Tensor lacks these methods
+    # Same start, same data: the trajectories agree (a correctness check, not just speed).
+    for _ in range(3):
+        losses = {name: fn() for name, fn in sides.items()}
+        assert all(abs(v - losses["hand"]) <= 1e-4 * max(1.0, abs(losses["hand"])) for v in losses.values()), losses
     inner = max(1, int(5e-3 / max(time_once(hand), 1e-6)))   # ~5 ms per timed sample
-    ratios, tt, nt = [], [], []
+    samples = {name: [] for name in sides}
     for _ in range(repeats):
-        pair = []
-        for fn in (ours, hand):
+        for name, fn in sides.items():
             start = time.thread_time()
             for _ in range(inner):
                 fn()
-            pair.append((time.thread_time() - start) / inner)
-        tt.append(pair[0])
-        nt.append(pair[1])
-        ratios.append(pair[0] / pair[1])
-    return {"ratios": ratios, "ours": statistics.median(tt), "hand": statistics.median(nt),
-            "nodes": nodes, "per_node": statistics.median(a - b for a, b in zip(tt, nt)) / nodes}
+            samples[name].append((time.thread_time() - start) / inner)
+    hand_times = samples["hand"]
+    return {name: {"time": statistics.median(times),
+                   "ratios": [a / b for a, b in zip(times, hand_times)],
+                   "per_node": statistics.median(a - b for a, b in zip(times, hand_times)) / nodes}
+            for name, times in samples.items()}, nodes
 
 
 def measure(repeats, label):
     import tinytorch
     print(f"package: {os.path.dirname(os.path.dirname(tinytorch.__file__))} ({label})")
-    print(f"{'step':<22}{'tinytorch':>11}{'hand':>10}{'ratio (median, min-max)':>27}{'target':>8}"
-          f"{'nodes':>7}{'per node':>10}")
+    print("ratio = time / hand NumPy's time: median (min-max) of paired samples; per node = "
+          "(time - hand) / graph nodes")
+    print(f"  {'side':<14}{'time':>10}{'ratio':>22}{'per node':>10}   target")
     for name, sizes, batch, target in NETWORKS:
-        r = bench(sizes, batch, repeats)
-        ratios = r["ratios"]
-        median = statistics.median(ratios)
-        verdict = "ok" if median <= target else "MISSED"
-        per_node_us = r["per_node"] * 1e6
-        node_note = "" if "deep" not in name else (
-            " ok" if per_node_us <= PER_NODE_TARGET_US else f" MISSED (≤ {PER_NODE_TARGET_US} µs)")
-        spread = f"{median:.2f}× ({min(ratios):.2f}–{max(ratios):.2f})"
-        print(f"{name:<22}{r['ours'] * 1e6:>9.1f}µs{r['hand'] * 1e6:>8.1f}µs{spread:>27}{target:>7.2f}×"
-              f"{r['nodes']:>7}{per_node_us:>8.2f}µs  {verdict}{node_note}")
+        results, nodes = bench(sizes, batch, repeats)
+        print(f"{name} ({nodes} graph nodes)")
+        for side, r in results.items():
+            if side == "hand":
+                print(f"  {side:<14}{r['time'] * 1e6:>8.1f}µs")
+                continue
+            ratios = r["ratios"]
+            median = statistics.median(ratios)
+            per_node_us = r["per_node"] * 1e6
+            verdict = ""
+            if side == "tinytorch":
+                verdict = f"≤ {target:.2f}× " + ("ok" if median <= target else "MISSED")
+                if "deep" in name:
+                    verdict += f"; ≤ {PER_NODE_TARGET_US} µs/node " + (
+                        "ok" if per_node_us <= PER_NODE_TARGET_US else "MISSED")
+            spread = f"{median:.2f}× ({min(ratios):.2f}–{max(ratios):.2f})"
+            print(f"  {side:<14}{r['time'] * 1e6:>8.1f}µs{spread:>22}{per_node_us:>8.2f}µs   {verdict}".rstrip())
 
 
 def main():

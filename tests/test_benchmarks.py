@@ -74,3 +74,5 @@ def test_training_step_benchmark_runs_as_written():
     for side in ("tinytorch", "Tensor floor", "graph floor", "hand"):
         assert run.stdout.count(f"  {side} ") == 3, run.stdout
     assert "µs/node" in run.stdout and "BLAS kernel" in run.stdout
+    assert "BLAS kernel: unknown" not in run.stdout and ", 1 threads" in run.stdout, \
+        "the benchmark should name the BLAS kernel (threadpoolctl, a dev dependency) running on 1 thread"

@@ -76,3 +76,19 @@ def test_training_step_benchmark_runs_as_written():
     assert "µs/node" in run.stdout and "BLAS kernel" in run.stdout
     assert "BLAS kernel: unknown" not in run.stdout and ", 1 threads" in run.stdout, \
         "the benchmark should name the BLAS kernel (threadpoolctl, a dev dependency) running on 1 thread"
+
+
+@pytest.mark.parametrize("script, args, expected", [
+    ("bench_conv.py", ["--repeats", "1"], ["conv (32, 1, 28, 28) -> 8 filters 3x3", "node / hand"]),
+    ("bench_vs_torch.py", ["--repeats", "1"], ["MLP 784-512-10, batch 256", "milestone 02, batch 32"]),
+    ("bench_export.py", [], ["tito export --all (", "modules): "]),
+])
+def test_other_quick_benchmarks_run_as_written(script, args, expected):
+    """The quick benchmarks run from the repository as README lists them (one round each)."""
+    run = subprocess.run([sys.executable, str(BENCHMARKS / script), *args],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    for text in expected:
+        assert text in run.stdout, run.stdout
+    if script != "bench_export.py":
+        assert "BLAS kernel: openblas" in run.stdout or "BLAS kernel: mkl" in run.stdout, run.stdout

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from strategies import FAST, arrays, axes_for, broadcastable_pairs, matmul_pairs, shapes
 from tinytorch.core.activations import ReLU, Sigmoid, Softmax, Tanh
-from tinytorch.core.autograd import Variable, add, multiply, subtract, topological_order
+from tinytorch.core.autograd import Variable, add, maximum, multiply, subtract, topological_order
 from tinytorch.core.cnn import Conv2D, MultiChannelConv2D, flatten_batch
 from tinytorch.core.layers import Dense, make_parameter
 from tinytorch.core.networks import Sequential, create_mlp
@@ -457,3 +457,18 @@ def test_array_constants_keep_their_dtype():
     out = v * np.array([0.1, 0.2])
     assert out.dtype == np.float64 and out.data.data.tolist() == [0.1, 0.2]
     assert (v * [0.5, 0.25]).dtype == np.float32          # a list follows Tensor's rules
+
+
+def test_maximum_with_a_constant_keeps_one_rule_and_still_unbroadcasts():
+    """ReLU's maximum(x, 0) records a rule for x only; a constant of a larger shape still sums back."""
+    v = Variable([1.0, -2.0, 3.0])
+    relu = maximum(v, 0)
+    assert [parent for parent, _ in relu.grad_fn.edges] == [v]
+    relu.sum().backward()
+    np.testing.assert_array_equal(v.grad.data.data, [1.0, 0.0, 1.0])
+    w = Variable([1.0, -2.0, 3.0])
+    maximum(w, np.zeros((2, 3), dtype=np.float32)).sum().backward()   # w broadcast over 2 rows
+    np.testing.assert_array_equal(w.grad.data.data, [2.0, 0.0, 2.0])
+    u = Variable([1.0, -2.0])
+    np.maximum(0, u).sum().backward()                                   # the number first
+    np.testing.assert_array_equal(u.grad.data.data, [1.0, 0.0])

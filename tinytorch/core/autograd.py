@@ -292,7 +292,7 @@ def backward(self: Variable, gradient=None):
                              f"shape {self._data.shape}; they must match")
     backpropagate(self, seed)
 
-# %% modules/source/07_autograd/autograd_dev.py #bcf309d0
+# %% modules/source/07_autograd/autograd_dev.py #658d4292
 def divide(a, b):
     """a / b: d/da = 1 / b, d/db = -(a / b) / b."""
     B = _value(b)
@@ -446,7 +446,8 @@ def maximum(a, b):
     A, B = _value(a), _value(b)
     out = A.maximum(B) if isinstance(A, Tensor) else B.maximum(A)
     Av, Bv = _arrays(A, B)
-    if not isinstance(b, Variable) and out._data.shape == Av.shape:   # ReLU: only `a` needs a rule
+    if isinstance(a, Variable) and not isinstance(b, Variable) and out._data.shape == Av.shape:
+        # maximum(x, 0), ReLU: only `a` can need a rule
         return _node(out, "Maximum", (a, lambda g: _t(g).multiply(_t(np.greater(Av, Bv)))._data))
     return _node(out, "Maximum",            # g times a bool mask (a Tensor): where each input won
                  (a, lambda g: unbroadcast(_t(g).multiply(_t(np.greater(Av, Bv)))._data, Av.shape)),

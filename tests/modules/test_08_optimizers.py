@@ -150,3 +150,36 @@ def test_bad_input_is_a_clear_error(cls):
         cls([Variable(1.0)], learning_rate=-0.1)
     with pytest.raises(ValueError, match="step_size"):
         StepLR(cls([Variable(1.0)]), step_size=0)
+
+
+def test_exercise_4_a_linear_node_from_the_named_helpers():
+    """Module 08's exercise 4 is doable as written: `linear` from `_node`, `_value` and `_t`."""
+    from tinytorch.core.autograd import _node, _t, _value, topological_order
+
+    def linear(x, W, b):
+        X, Wv, bv = _value(x), _value(W), _value(b)
+        return _node(X.matmul(Wv).add(bv), "Linear",
+                     (x, lambda g: _t(g).matmul(Wv.T)._data),
+                     (W, lambda g: X.T.matmul(_t(g))._data),
+                     (b, lambda g: _t(g).sum(axis=0)._data))
+
+    rng = np.random.default_rng(3)
+    x = Variable(rng.normal(size=(4, 3)))
+    W, b = Variable(rng.normal(size=(3, 2))), Variable(rng.normal(size=2))
+    out = linear(x, W, b)
+    np.testing.assert_allclose(out.data.data, x.data.data @ W.data.data + b.data.data, rtol=1e-6)
+    (out * out).sum().backward()
+    for param in (x, W, b):                       # central differences of sum((x W + b)²), float64
+        values = param.data.data
+        numeric = np.zeros_like(values)
+        for i in np.ndindex(values.shape):
+            old = values[i]
+            losses = []
+            for step in (1e-6, -1e-6):
+                values[i] = old + step
+                losses.append(((x.data.data @ W.data.data + b.data.data) ** 2).sum())
+            values[i] = old
+            numeric[i] = (losses[0] - losses[1]) / 2e-6
+        np.testing.assert_allclose(param.grad.data.data, numeric, rtol=1e-5, atol=1e-6)
+    assert len(topological_order(((linear(x, W, b) - 1.0) ** 2).mean())) == \
+        len(topological_order((((x @ W + b) - 1.0) ** 2).mean())) - 1, "one node fewer per layer"

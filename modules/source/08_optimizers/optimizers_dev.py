@@ -17,6 +17,7 @@
 # - Build `SGD` with momentum and weight decay, and `Adam` with bias-corrected moments.
 # - Schedule the learning rate with `StepLR`.
 # - Train a tiny model end to end with each optimizer.
+# - Measure what a training step costs next to the same step written by hand in NumPy.
 
 # %%
 #| default_exp core.optimizers
@@ -538,6 +539,110 @@ assert np.array_equal(predictions > 0.5, targets.data > 0.5), f"XOR not learned:
 print("✅ XOR learned; final loss", round(loss.item(), 4))
 
 # %% [markdown]
+# ## Step 7 — What one training step costs
+#
+# Every step above builds a fresh graph: each `@`, `+`, `np.maximum` and `**` makes a node, and
+# `backward()` walks them all. Each node costs a few Python calls — the `Variable` bookkeeping
+# and *your* module-01 `Tensor` methods, which compute every value — on top of NumPy's arithmetic.
+# How much is that? Time your step against the same step written by hand in NumPy, where the
+# chain rule is worked out on paper and nothing is recorded:
+#
+# ```python
+# h = x @ W1 + b1;  a = np.maximum(h, 0);  out = a @ W2 + b2        # forward
+# d = 2 * (out - y) / out.size                                      # d loss / d out
+# gW2, gb2 = a.T @ d, d.sum(axis=0);  d = (d @ W2.T) * (h > 0)      # backward, by hand
+# gW1, gb1 = x.T @ d, d.sum(axis=0)
+# ```
+#
+# The plot below does that for a small network (64-64-10, batch 32) and a large one (784-256-10,
+# batch 128). On the small one the matrices are tiny, so the graph's Python work is a large part
+# of the step; on the large one the matrix products dominate and your step costs little more than
+# the hand-written one. This is why PyTorch keeps its graph bookkeeping in C++, and why module 09
+# fuses a whole loss into one node. Your machine decides the exact numbers.
+
+# %% tags=["hide-input"]
+import time
+
+from tinytorch.core.networks import create_mlp
+from tinytorch.core.autograd import topological_order
+
+
+def _hand_step(params, x, y, learning_rate):
+    """One MSE + SGD step of a one-hidden-layer ReLU MLP, gradients worked out by hand."""
+    W1, b1, W2, b2 = params
+    h = x @ W1 + b1
+    a = np.maximum(h, 0)
+    out = a @ W2 + b2
+    d = (out - y) * np.float32(2 / out.size)
+    grads = [None, None, a.T @ d, d.sum(axis=0)]
+    d = (d @ W2.T) * (h > 0)
+    grads[0], grads[1] = x.T @ d, d.sum(axis=0)
+    for param, grad in zip(params, grads):
+        param -= learning_rate * grad
+
+
+def _median_time(step, repeats=7, steps=20):
+    """Median over `repeats` of the time per call of `step()`, each sample `steps` calls long."""
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        samples.append((time.perf_counter() - start) / steps)
+    return float(np.median(samples))
+
+
+if __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING"):
+    try:
+        import matplotlib.pyplot as plt
+
+        rng = np.random.default_rng(0)
+        rows = []
+        for label, sizes, batch in (("64-64-10, batch 32", (64, 64, 10), 32),
+                                    ("784-256-10, batch 128", (784, 256, 10), 128)):
+            np.random.seed(0)
+            net = create_mlp(sizes[0], [sizes[1]], sizes[2], output_activation=None)
+            x = Tensor(rng.normal(size=(batch, sizes[0])).astype(np.float32))
+            y = Tensor(rng.normal(size=(batch, sizes[2])).astype(np.float32))
+            optimizer = SGD(net.parameters(), learning_rate=0.01)
+            hand_params = [np.asarray(p.data).copy() for p in net.parameters()]
+
+            def yours():
+                loss = ((net(x) - y) ** 2).mean()
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+
+            yours()                                   # one step each from the same weights:
+            _hand_step(hand_params, x.data, y.data, 0.01)
+            same = all(np.allclose(np.asarray(p.data), q, rtol=1e-4, atol=1e-6)
+                       for p, q in zip(net.parameters(), hand_params))
+            print(f"{label}: one step of yours and one by hand give "
+                  + ("the same weights" if same else "DIFFERENT weights — check modules 01–08"))
+            nodes = len(topological_order(((net(x) - y) ** 2).mean()))
+            ours = _median_time(yours)
+            hand = _median_time(lambda: _hand_step(hand_params, x.data, y.data, 0.01))
+            rows.append((label, ours, hand, nodes))
+            print(f"{label}: your step {ours * 1e6:7.0f} µs, by hand {hand * 1e6:7.0f} µs "
+                  f"({ours / hand:.2f}×); {nodes} graph nodes, "
+                  f"{(ours - hand) / nodes * 1e6:.1f} µs more per node")
+        fig, ax = plt.subplots(figsize=(7, 3))
+        labels = [row[0] for row in rows]
+        ax.barh([1, 4], [row[1] / row[2] for row in rows], color="tab:blue", label="your step")
+        ax.barh([0, 3], [1, 1], color="tab:grey", label="NumPy by hand")
+        for position, row in zip([1, 4], rows):
+            ax.text(row[1] / row[2], position, f" {row[1] / row[2]:.2f}×", va="center")
+        ax.set_yticks([0.5, 3.5], labels)
+        ax.axvline(1, color="black", lw=0.8)
+        ax.set_xlabel("time per training step, relative to the hand-written NumPy step")
+        ax.set_title("the price of building a graph in Python")
+        ax.legend(loc="lower right", fontsize=8)
+        fig.tight_layout()
+        plt.show()
+    except NotImplementedError:
+        print("Finish SGD above (and modules 01–07) to time your training step.")
+
+# %% [markdown]
 # ## What you built
 #
 # `gradient_descent_step`, `SGD` (momentum, weight decay), `Adam` (bias-corrected moments) and
@@ -559,3 +664,9 @@ print("✅ XOR learned; final loss", round(loss.item(), 4))
 #    its diagonal path? Explain what changed.
 # 3. Train the XOR network of Step 6 with `SGD(momentum=0.9)` instead of `Adam`, and find a
 #    learning rate at which it learns all four points in 300 steps.
+# 4. Make a layer one node: write `linear(x, W, b)` in the style of module 07's `add` — the value
+#    from your Tensor methods (`A.matmul(B).add(C)` on the `_value(...)` of each input) and one
+#    `_node(out, "Linear", ...)` with three rules, the ones of Step 7's hand-written backward
+#    (`_node`, `_value` and `_t` are in `tinytorch.core.autograd`). Check it against finite
+#    differences, then time Step 7's small network with it. How much of the bookkeeping per
+#    layer goes away?

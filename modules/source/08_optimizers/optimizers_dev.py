@@ -556,8 +556,7 @@ print("✅ XOR learned; final loss", round(loss.item(), 4))
 #
 # The plot below does that for a small network (64-64-10, batch 32) and a large one (784-256-10,
 # batch 128). On the small one the matrices are tiny, so the graph's Python work is a large part
-# of the step; on the large one the matrix products dominate and your step costs little more than
-# the hand-written one. This is why PyTorch keeps its graph bookkeeping in C++, and why module 09
+# of the step; on the large one the matrix products take most of the time and the gap shrinks. This is why PyTorch keeps its graph bookkeeping in C++, and why module 09
 # fuses a whole loss into one node. Your machine decides the exact numbers.
 
 # %% tags=["hide-input"]

@@ -270,9 +270,13 @@ def test_classroom_cycle(classroom, browser):
         cells = ada.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
         cells.nth(len(nb.cells) - 1).wait_for(state="attached")
         first = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("solution"))
-        cells.nth(first).scroll_into_view_if_needed()
         first_line = next(line for line in nb.cells[first].source.splitlines() if "BEGIN SOLUTION" in line)
-        cells.nth(first).get_by_text(first_line.strip()).first.wait_for()
+        editor = cells.nth(first).locator(".cm-content")      # her solution, in the editor she sees
+        editor.scroll_into_view_if_needed()
+        deadline = time.monotonic() + 60                       # (read its text: no visibility race
+        while first_line.strip() not in (editor.text_content() or ""):   # with JupyterLab's windowing)
+            assert time.monotonic() < deadline, f"Ada's notebook does not show her solution ({first_line.strip()!r})"
+            time.sleep(0.5)
         shot(ada, "ada-03-solution")
         # Her workspace is a full one: her tinytorch is exported from her notebook, her tests pass.
         done = as_user(ADA, f"cd tinytorch && tito export {MODULE} && tito test {MODULE} && "

@@ -638,8 +638,8 @@ if __name__ == "__main__" and not os.environ.get("TINYTORCH_GRADING"):
         ax.legend(loc="lower right", fontsize=8)
         fig.tight_layout()
         plt.show()
-    except NotImplementedError:
-        print("Finish SGD above (and modules 01–07) to time your training step.")
+    except (NotImplementedError, TypeError) as unfinished:   # a stub, or Tensors where Variables go
+        print(f"Finish SGD above (and modules 01–07) to time your training step: {unfinished}")
 
 # %% [markdown]
 # ## What you built

@@ -94,7 +94,7 @@ class Variable(Tensor):
         """Forget the accumulated gradient."""
         self.grad = None
 
-# %% modules/source/07_autograd/autograd_dev.py #264d12a5
+# %% modules/source/07_autograd/autograd_dev.py #b881740e
 def _value(x):
     """What module 01's Tensor methods compute with: a Variable's value (a Tensor), a Tensor, a number."""
     if isinstance(x, Variable):
@@ -134,7 +134,11 @@ def _node(out, name, *edges):
     node._data, node._tensor, node.grad = out._data, out, None   # `.data` of the node is `out` itself
     for parent, _ in edges:                           # keep the edges whose input needs a gradient
         if parent.__class__ is not Variable or not parent.requires_grad:
-            edges = tuple([e for e in edges if isinstance(e[0], Variable) and e[0].requires_grad])
+            needed = []                               # (a loop: a comprehension is a call in 3.11)
+            for edge in edges:
+                if isinstance(edge[0], Variable) and edge[0].requires_grad:
+                    needed.append(edge)
+            edges = tuple(needed)
             break
     if edges:
         fn = GradFn.__new__(GradFn)                   # GradFn(name, edges), minus a Python call
@@ -292,7 +296,7 @@ def backward(self: Variable, gradient=None):
                              f"shape {self._data.shape}; they must match")
     backpropagate(self, seed)
 
-# %% modules/source/07_autograd/autograd_dev.py #658d4292
+# %% modules/source/07_autograd/autograd_dev.py #2eb1f903
 def divide(a, b):
     """a / b: d/da = 1 / b, d/db = -(a / b) / b."""
     B = _value(b)
@@ -445,12 +449,11 @@ def maximum(a, b):
     """Elementwise max; on a tie the gradient goes to `b` (so ReLU = maximum(x, 0) has slope 0 at 0)."""
     A, B = _value(a), _value(b)
     out = A.maximum(B) if isinstance(A, Tensor) else B.maximum(A)
-    Av, Bv = _arrays(A, B)
-    if isinstance(a, Variable) and not isinstance(b, Variable) and out._data.shape == Av.shape:
-        # maximum(x, 0), ReLU: only `a` can need a rule
-        return _node(out, "Maximum", (a, lambda g: _t(g).multiply(_t(np.greater(Av, Bv)))._data))
-    return _node(out, "Maximum",            # g times a bool mask (a Tensor): where each input won
-                 (a, lambda g: unbroadcast(_t(g).multiply(_t(np.greater(Av, Bv)))._data, Av.shape)),
+    Av, Bv = _arrays(A, B)                  # each rule: g times a bool mask of where its input won
+    rule_a = lambda g: unbroadcast(_t(g).multiply(_t(np.greater(Av, Bv)))._data, Av.shape)
+    if not isinstance(b, Variable):         # maximum(x, 0), ReLU: no rule for the constant
+        return _node(out, "Maximum", (a, rule_a))
+    return _node(out, "Maximum", (a, rule_a),
                  (b, lambda g: unbroadcast(_t(g).multiply(_t(np.greater_equal(Bv, Av)))._data, Bv.shape)))
 
 

@@ -13,8 +13,8 @@ weights in place — the physical limit a framework on NumPy can reach. Both sid
 same weights and the script first checks that they give the same losses.
 
 Timing: the sides run in interleaved rounds in one process; each side's sample and the hand
-sample of the same round give a ratio, and the median and min–max of those ratios are printed, so other load on the machine shows as
-spread instead of hiding in one number. Samples are this thread's CPU time (`time.thread_time`),
+sample of the same round give a ratio, and the median and min–max of those ratios are printed,
+so other load on the machine shows as spread instead of hiding in one number. Samples are this thread's CPU time (`time.thread_time`),
 so time spent waiting while other processes hold the cores doesn't count (cache and frequency
 effects of a busy machine still do). "per node" is (side − hand) / the number of graph
 nodes one step builds (`topological_order(loss)`: operations and parameters).
@@ -120,14 +120,14 @@ def bench(sizes, batch, repeats):
     x = rng.normal(size=(batch, sizes[0])).astype(np.float32)
     y = rng.normal(size=(batch, sizes[-1])).astype(np.float32)
     (ours, graph_nodes), hand = make_tinytorch_step(net, x, y), make_numpy_step(params, x, y)
-    sides = {"tinytorch": ours,
-             "Tensor floor": minimal_autograd.make_step(params, x, y, LR, on_tensor=True),
-             "graph floor": minimal_autograd.make_step(params, x, y, LR),
-             "hand": hand}
-    nodes = graph_nodes()
     from tinytorch.core.tensor import Tensor
-    if not all(hasattr(Tensor, method) for method in ("matmul", "add", "maximum", "multiply", "mean")):
-        del sides["Tensor floor"]                     # an older package's Tensor lacks these methods
+    sides = {"tinytorch": ours}
+    if all(hasattr(Tensor, method) for method in ("matmul", "add", "maximum", "multiply", "mean")):
+        sides["Tensor floor"] = minimal_autograd.make_step(params, x, y, LR, on_tensor=True)
+    # (an older package's Tensor lacks those methods: no Tensor floor for it)
+    sides["graph floor"] = minimal_autograd.make_step(params, x, y, LR)
+    sides["hand"] = hand
+    nodes = graph_nodes()
     # Same start, same data: the trajectories agree (a correctness check, not just speed).
     for _ in range(3):
         losses = {name: fn() for name, fn in sides.items()}

@@ -64,11 +64,17 @@ def test_tensor_floor_computes_with_the_installed_tensor(bench, monkeypatch):
     assert planted != pytest.approx(honest) and raw == pytest.approx(honest, rel=1e-5)
 
 
-def test_training_step_benchmark_runs_as_written():
-    """`python benchmarks/bench_training_step.py` from the repository: every side of every network."""
-    run = subprocess.run([sys.executable, str(BENCHMARKS / "bench_training_step.py"), "--repeats", "1"],
+def _run_benchmark(script, *args):
+    """`python benchmarks/SCRIPT ARGS` from the repository, as README lists it; it must succeed."""
+    run = subprocess.run([sys.executable, str(BENCHMARKS / script), *args],
                          capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    return run
+
+
+def test_training_step_benchmark_runs_as_written():
+    """`python benchmarks/bench_training_step.py` from the repository: every side of every network."""
+    run = _run_benchmark("bench_training_step.py", "--repeats", "1")
     for network in ("784-512-10 batch 256", "64-64-10 batch 32", "deep 20x64 batch 32 (107 graph nodes)"):
         assert network in run.stdout, run.stdout
     for side in ("tinytorch", "Tensor floor", "graph floor", "hand"):
@@ -85,9 +91,7 @@ def test_training_step_benchmark_runs_as_written():
 ])
 def test_other_quick_benchmarks_run_as_written(script, args, expected):
     """The quick benchmarks run from the repository as README lists them (one round each)."""
-    run = subprocess.run([sys.executable, str(BENCHMARKS / script), *args],
-                         capture_output=True, text=True, timeout=300, cwd=ROOT)
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    run = _run_benchmark(script, *args)
     for text in expected:
         assert text in run.stdout, run.stdout
     if script != "bench_export.py":
